@@ -1,0 +1,1 @@
+"""Users, roles, organisational scope, sessions, API tokens and the audit trail."""

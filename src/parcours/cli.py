@@ -1,0 +1,68 @@
+"""The ``parcours`` command, composed from each context's commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from parcours.access.cli import audit_app, users_app
+from parcours.cli_support import cli_session, console
+from parcours.config import get_settings
+from parcours.db import make_engine
+from parcours.territory.cli import import_establishments
+
+app = typer.Typer(help="Parcours : système d'information régional du GST.",
+                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+db_app = typer.Typer(help="Base de données.", no_args_is_help=True)
+import_app = typer.Typer(help="Imports de fichiers.", no_args_is_help=True)
+
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+app.add_typer(import_app, name="import")
+import_app.command("establishments")(import_establishments)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply the migrations, then load the reference data (regions, provinces, specialties)."""
+    from parcours.migrations import upgrade
+    from parcours.territory.service import ensure_reference_data
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    upgrade(engine, revision)
+    engine.dispose()
+    with cli_session() as db:
+        ensure_reference_data(db)
+    console.print(f"Base à jour : {make_engine(settings.database_url).url.render_as_string()}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="adresse d'écoute")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+) -> None:
+    """Serve the web application."""
+    import uvicorn
+
+    from parcours.web.app import create_app
+
+    console.print(f"Parcours sur http://{host}:{port}/")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info", proxy_headers=False)
+
+
+def _register_optional() -> None:
+    """Contexts that add their own commands (demo, later patients, pathways…)."""
+    try:
+        from parcours.demo.cli import demo
+    except ImportError:  # pragma: no cover - only while the demo package is being written
+        return
+    app.command("demo")(demo)
+
+
+_register_optional()
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

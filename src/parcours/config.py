@@ -1,0 +1,33 @@
+"""Settings read from the environment (``PARCOURS_*``).
+
+One immutable object, built once per process, so that the CLI, the web
+application and the tests agree on where the data lives without passing paths
+around.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARCOURS_", frozen=True)
+
+    database_url: str = "sqlite:///./parcours.db"
+    # A session ends after this much idleness, and in any case after its absolute lifetime:
+    # a shared admission-desk computer must not stay logged in overnight.
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    # Set to true behind HTTPS so that the session cookie is never sent in clear.
+    cookie_secure: bool = False
+    default_locale: str = "fr"
+    gst_code: str = "TTA"
+    gst_name: str = "GST Tanger-Tétouan-Al Hoceïma"
+    page_size_max: int = 200
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

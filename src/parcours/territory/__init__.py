@@ -1,0 +1,1 @@
+"""Regions, provinces, communes, establishments and the services they offer."""

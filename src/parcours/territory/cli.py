@@ -1,0 +1,52 @@
+"""Commands of the territory context: ``parcours import establishments``."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from parcours.access.rules import system_principal
+from parcours.cli_support import cli_session, console, err_console, fail
+from parcours.errors import DomainError
+from parcours.territory import service
+
+
+def import_establishments(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    report: Annotated[Path | None, typer.Option(
+        help="fichier CSV des lignes rejetées (par défaut FILE.rejects.csv)")] = None,
+) -> None:
+    """Import establishments from a CSV, idempotent by code; bad rows go to a report."""
+    report_path = report or file.with_suffix(".rejects.csv")
+    with file.open(encoding="utf-8-sig") as handle:
+        total = max(sum(1 for _ in handle) - 1, 0)
+    outcome = service.ImportReport()
+    with cli_session() as db:
+        try:
+            rows = service.read_csv(file)
+            progress = Progress(TextColumn("Import des établissements"), BarColumn(),
+                                MofNCompleteColumn(), TimeElapsedColumn(), console=err_console)
+            with progress:
+                task = progress.add_task("import", total=total)
+                for row_outcome in service.import_rows(db, system_principal("import"), rows):
+                    outcome.add(row_outcome)
+                    progress.advance(task)
+        except DomainError as exc:
+            fail(exc)
+    with report_path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["line", "reason"])
+        writer.writerows((r.line, r.message) for r in outcome.rejected)
+    counts = outcome.counts
+    console.print(
+        f"Créés : {counts.get('created', 0)} · mis à jour : {counts.get('updated', 0)} · "
+        f"inchangés : {counts.get('unchanged', 0)} · rejetés : {counts.get('rejected', 0)}"
+    )
+    for rejected in outcome.rejected[:20]:
+        err_console.print(f"  ligne {rejected.line} : {rejected.message}")
+    if outcome.rejected:
+        err_console.print(f"Rapport des lignes rejetées : {report_path}")

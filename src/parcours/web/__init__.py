@@ -1,0 +1,1 @@
+"""The web application: factory, layout, static assets and translations."""

@@ -1,0 +1,130 @@
+"""The application factory: one FastAPI app with the JSON API, the pages and the assets."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.responses import Response
+
+from parcours import __version__
+from parcours.config import get_settings
+from parcours.db import make_engine, make_session_factory
+from parcours.errors import DomainError
+from parcours.web.deps import LoginRequired
+from parcours.web.i18n import current_locale, gettext_, pick_locale
+from parcours.web.templating import render
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/fhir/"))
+
+
+def error_body(code: str, message: str, details: object | None = None) -> dict[str, object]:
+    body: dict[str, object] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return {"error": body}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        message = gettext_(exc.message)
+        message = message.format(**exc.params) if exc.params else message
+        if _wants_json(request):
+            return JSONResponse(error_body(exc.code, message), status_code=exc.status_code)
+        return render(request, "error.html", {"status": exc.status_code, "message": message,
+                                              "code": exc.code}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        details = [
+            {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
+            for err in exc.errors()
+        ]
+        message = gettext_("Requête invalide : vérifiez les champs indiqués.")
+        if _wants_json(request):
+            return JSONResponse(error_body("validation_error", message, details), status_code=422)
+        return render(request, "error.html", {"status": 422, "message": message,
+                                              "code": "validation_error", "details": details},
+                      status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        code = codes.get(exc.status_code, "http_error")
+        message = gettext_("Page introuvable.") if exc.status_code == 404 else str(exc.detail)
+        if _wants_json(request):
+            return JSONResponse(error_body(code, message), status_code=exc.status_code)
+        return render(request, "error.html", {"status": exc.status_code, "message": message,
+                                              "code": code}, status_code=exc.status_code)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        reason = f"&reason={exc.reason}" if exc.reason else ""
+        return RedirectResponse(f"/login?next={quote(target)}{reason}", status_code=303)
+
+
+def create_app(engine: Engine | None = None) -> FastAPI:
+    settings = get_settings()
+    engine = engine or make_engine(settings.database_url)
+    app = FastAPI(
+        title="Parcours",
+        version=__version__,
+        description="Système d'information régional unifié du GST",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+
+    @app.middleware("http")
+    async def locale_and_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        locale = pick_locale(request.query_params.get("lang"),
+                             request.cookies.get("parcours_lang"),
+                             request.headers.get("accept-language"))
+        token = current_locale.set(locale)
+        try:
+            response = await call_next(request)
+        finally:
+            current_locale.reset(token)
+        if request.query_params.get("lang") == locale:
+            response.set_cookie("parcours_lang", locale, max_age=365 * 86400, samesite="lax")
+        for name, value in SECURITY_HEADERS.items():
+            if name == "Content-Security-Policy" and request.url.path == "/api/docs":
+                continue  # Swagger UI's page needs its own inline script
+            response.headers.setdefault(name, value)
+        return response
+
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    _install_error_handlers(app)
+    static_dir = str(resources.files("parcours.web") / "static")
+    app.mount("/static", StaticFiles(directory=static_dir), name="static")
+
+    from parcours.web.routes import include_routers
+
+    include_routers(app)
+    return app

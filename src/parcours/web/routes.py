@@ -1,0 +1,19 @@
+"""Where every context's routers are attached to the application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from parcours.access import api as access_api
+from parcours.access import pages as access_pages
+from parcours.territory import api as territory_api
+from parcours.territory import pages as territory_pages
+from parcours.web import pages as web_pages
+
+
+def include_routers(app: FastAPI) -> None:
+    app.include_router(access_api.router)
+    app.include_router(territory_api.router)
+    app.include_router(web_pages.router)
+    app.include_router(access_pages.router)
+    app.include_router(territory_pages.router)

@@ -1,0 +1,65 @@
+"""One Jinja environment for every context's templates, with the translation layer."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from importlib import resources
+from typing import Any
+
+from fastapi import Request
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from parcours import __version__
+from parcours.config import get_settings
+from parcours.web.i18n import LOCALES, current_locale, direction, gettext_, ngettext_
+
+TEMPLATES_DIR = str(resources.files("parcours.web") / "templates")
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    autoescape=select_autoescape(["html", "xml", "svg"]),
+    extensions=["jinja2.ext.i18n"],
+)
+_env.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
+templates = Jinja2Templates(env=_env)
+
+
+def _number(value: int | float | None) -> str:
+    """French thousands separator (narrow no-break space)."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.1f}".replace(",", "\u202f").replace(".", ",")
+    return f"{value:,}".replace(",", "\u202f")
+
+
+def _date(value: date | datetime | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y %H:%M")
+    return value.strftime("%d/%m/%Y")
+
+
+templates.env.filters["number"] = _number
+templates.env.filters["fdate"] = _date
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None,
+           status_code: int = 200) -> Response:
+    locale = current_locale.get()
+    user = getattr(request.state, "user", None)
+    base = {
+        "locale": locale,
+        "dir": direction(locale),
+        "locales": LOCALES,
+        "settings": get_settings(),
+        "version": __version__,
+        "user": user,
+        "csrf_token": user.csrf_token if user else request.cookies.get("parcours_login_csrf", ""),
+        "path": request.url.path,
+    }
+    return templates.TemplateResponse(request, name, base | (context or {}),
+                                      status_code=status_code)
