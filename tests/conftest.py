@@ -47,8 +47,9 @@ def _pg_available() -> str | None:
         return f"PostgreSQL unreachable at {PG_URL}: {exc}".strip()
 
 
-def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+def _schema_name() -> str:
+    """One schema per test process, so parallel workers (and parallel runs) never collide."""
+    return f"parcours_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +68,7 @@ def pg_engine() -> Iterator[Engine]:
         if IN_CI:
             pytest.fail(f"CI=true but {reason}")
         pytest.skip(reason)
-    schema = f"parcours_test_{_worker()}"
+    schema = _schema_name()
     admin = make_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
@@ -77,6 +78,10 @@ def pg_engine() -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
 
 
 def _truncate_all(engine: Engine) -> None:
@@ -89,7 +94,9 @@ def _truncate_all(engine: Engine) -> None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
+def engine(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[Engine]:
     if request.param == "sqlite":
         path = tmp_path / "parcours.db"
         shutil.copy(sqlite_template, path)
@@ -121,25 +128,76 @@ def small_region(db: Session) -> dict[str, str]:
     """A CHU, two hospitals and three centres in two provinces, for API and page tests."""
     system = system_principal("test")
     rows = [
-        ("CHU-TNG", "CHU Mohammed VI de Tanger", "chu", "TNG", 35.73, -5.85,
-         [("cardiology", 60), ("emergency", 40), ("neurosurgery", 30)]),
-        ("HP-TET-01", "Hôpital régional Saniat Rmel", "regional_hospital", "TET", 35.57, -5.37,
-         [("cardiology", 20), ("paediatrics", 30)]),
-        ("HP-HOC-01", "Hôpital Mohammed V d'Al Hoceïma", "provincial_hospital", "HOC", 35.25,
-         -3.93, [("general_surgery", 25), ("obstetrics_gynaecology", 20)]),
-        ("CSU-TNG-01", "Centre de santé urbain Tanger Medina", "csu_1", "TNG", 35.78, -5.81,
-         [("general_medicine", 0), ("vaccination", 0)]),
-        ("CSR-TET-01", "Centre de santé rural Oued Laou", "csr_2", "TET", 35.45, -5.09,
-         [("general_medicine", 0), ("deliveries", 4)]),
-        ("DR-HOC-01", "Dispensaire rural Beni Bouayach", "rural_dispensary", "HOC", 35.10, -3.83,
-         [("general_medicine", 0)]),
+        (
+            "CHU-TNG",
+            "CHU Mohammed VI de Tanger",
+            "chu",
+            "TNG",
+            35.73,
+            -5.85,
+            [("cardiology", 60), ("emergency", 40), ("neurosurgery", 30)],
+        ),
+        (
+            "HP-TET-01",
+            "Hôpital régional Saniat Rmel",
+            "regional_hospital",
+            "TET",
+            35.57,
+            -5.37,
+            [("cardiology", 20), ("paediatrics", 30)],
+        ),
+        (
+            "HP-HOC-01",
+            "Hôpital Mohammed V d'Al Hoceïma",
+            "provincial_hospital",
+            "HOC",
+            35.25,
+            -3.93,
+            [("general_surgery", 25), ("obstetrics_gynaecology", 20)],
+        ),
+        (
+            "CSU-TNG-01",
+            "Centre de santé urbain Tanger Medina",
+            "csu_1",
+            "TNG",
+            35.78,
+            -5.81,
+            [("general_medicine", 0), ("vaccination", 0)],
+        ),
+        (
+            "CSR-TET-01",
+            "Centre de santé rural Oued Laou",
+            "csr_2",
+            "TET",
+            35.45,
+            -5.09,
+            [("general_medicine", 0), ("deliveries", 4)],
+        ),
+        (
+            "DR-HOC-01",
+            "Dispensaire rural Beni Bouayach",
+            "rural_dispensary",
+            "HOC",
+            35.10,
+            -3.83,
+            [("general_medicine", 0)],
+        ),
     ]
     for code, name, type_, province, lat, lon, services in rows:
-        territory.create_establishment(db, system, EstablishmentIn(
-            code=code, name=name, type=type_, province=province, latitude=lat, longitude=lon,
-            catchment_population=20000,
-            services=[{"specialty": s, "beds": b} for s, b in services],  # type: ignore[misc]
-        ))
+        territory.create_establishment(
+            db,
+            system,
+            EstablishmentIn(
+                code=code,
+                name=name,
+                type=type_,
+                province=province,
+                latitude=lat,
+                longitude=lon,
+                catchment_population=20000,
+                services=[{"specialty": s, "beds": b} for s, b in services],  # type: ignore[misc]
+            ),
+        )
     return {row[0]: row[3] for row in rows}
 
 
@@ -154,8 +212,13 @@ def make_user(db: Session) -> MakeUser:
         kind, _, values = scope.partition(":")
         parsed = Scope(ScopeKind(kind), frozenset(v for v in values.split(",") if v))
         access.create_user(
-            db, system_principal("test"), username=username, password=PASSWORD, role=role,
-            scope=parsed, province_of=territory.province_of_establishments(db),
+            db,
+            system_principal("test"),
+            username=username,
+            password=PASSWORD,
+            role=role,
+            scope=parsed,
+            province_of=territory.province_of_establishments(db),
             province_codes={p.code for p in territory.list_provinces(db)},
         )
         return username
@@ -174,9 +237,11 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     page = client.get("/login")
     assert page.status_code == 200
     form_token = client.cookies.get("parcours_login_csrf")
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "csrf_token": form_token or ""},
-                           follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": form_token or ""},
+        follow_redirects=False,
+    )
     assert response.status_code == 303, response.text
     me = client.get("/api/v1/me")
     assert me.status_code == 200

@@ -12,8 +12,11 @@ from parcours.config import get_settings
 from parcours.db import make_engine
 from parcours.territory.cli import import_establishments
 
-app = typer.Typer(help="Parcours : système d'information régional du GST.",
-                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+app = typer.Typer(
+    help="Parcours : système d'information régional du GST.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 db_app = typer.Typer(help="Base de données.", no_args_is_help=True)
 import_app = typer.Typer(help="Imports de fichiers.", no_args_is_help=True)
 
@@ -52,17 +55,6 @@ def serve(
     console.print(f"Parcours sur http://{host}:{port}/")
     uvicorn.run(create_app(), host=host, port=port, log_level="info", proxy_headers=False)
 
-
-def _register_optional() -> None:
-    """Contexts that add their own commands (demo, later patients, pathways…)."""
-    try:
-        from parcours.demo.cli import demo
-    except ImportError:  # pragma: no cover - only while the demo package is being written
-        return
-    app.command("demo")(demo)
-
-
-_register_optional()
 
 if __name__ == "__main__":  # pragma: no cover
     app()

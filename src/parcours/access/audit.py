@@ -93,7 +93,9 @@ class VerifyReport:
         return not self.breaks
 
 
-def _iter_rows(session: Session, batch: int = 5000) -> Iterator[tuple[int, str, str, dict[str, Any]]]:
+def _iter_rows(
+    session: Session, batch: int = 5000
+) -> Iterator[tuple[int, str, str, dict[str, Any]]]:
     last_id = 0
     while True:
         events = session.scalars(
@@ -136,7 +138,5 @@ def list_events(
     if since:
         query = query.where(AuditEvent.occurred_at >= since)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    events = session.scalars(
-        query.order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
-    ).all()
+    events = session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit).offset(offset)).all()
     return total, list(events)

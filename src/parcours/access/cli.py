@@ -21,12 +21,17 @@ audit_app = typer.Typer(help="Journal d'audit.", no_args_is_help=True)
 def create_user(
     username: str,
     role: Annotated[Role, typer.Option(help="rôle de l'utilisateur")],
-    scope: Annotated[str, typer.Option(
-        help="gst, province:TNG,TET ou establishment:CODE1,CODE2")] = "gst",
+    scope: Annotated[
+        str, typer.Option(help="gst, province:TNG,TET ou establishment:CODE1,CODE2")
+    ] = "gst",
     full_name: Annotated[str, typer.Option(help="nom complet")] = "",
-    password: Annotated[str | None, typer.Option(
-        help="mot de passe (demandé s'il est absent; PARCOURS_PASSWORD sinon)",
-        envvar="PARCOURS_PASSWORD")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="mot de passe (demandé s'il est absent; PARCOURS_PASSWORD sinon)",
+            envvar="PARCOURS_PASSWORD",
+        ),
+    ] = None,
 ) -> None:
     """Create a user; the password is asked for when not given."""
     try:
@@ -39,8 +44,13 @@ def create_user(
     with cli_session() as db:
         try:
             service.create_user(
-                db, system_principal("cli"), username=username, password=password, role=role,
-                scope=parsed, full_name=full_name,
+                db,
+                system_principal("cli"),
+                username=username,
+                password=password,
+                role=role,
+                scope=parsed,
+                full_name=full_name,
                 province_of=territory.province_of_establishments(db),
                 province_codes={p.code for p in territory.list_provinces(db)},
             )
@@ -58,9 +68,14 @@ def issue_token(
     """Print a new API token for USERNAME (shown once, stored hashed)."""
     with cli_session() as db:
         try:
-            raw = service.issue_token(db, system_principal("cli"), username, label=label,
-                                      days=days,
-                                      province_of=territory.province_of_establishments(db))
+            raw = service.issue_token(
+                db,
+                system_principal("cli"),
+                username,
+                label=label,
+                days=days,
+                province_of=territory.province_of_establishments(db),
+            )
         except DomainError as exc:
             fail(exc)
     typer.echo(raw)
@@ -72,10 +87,14 @@ def verify() -> None:
     with cli_session() as db:
         report = audit.verify(db)
     if report.ok:
-        console.print(f"[green]Journal d'audit intact[/green] : {report.checked} événements vérifiés.")
+        console.print(
+            f"[green]Journal d'audit intact[/green] : {report.checked} événements vérifiés."
+        )
         return
-    err_console.print(f"[red]Journal d'audit altéré[/red] : {len(report.breaks)} anomalie(s) "
-                      f"sur {report.checked} événements.")
+    err_console.print(
+        f"[red]Journal d'audit altéré[/red] : {len(report.breaks)} anomalie(s) "
+        f"sur {report.checked} événements."
+    )
     for brk in report.breaks:
         err_console.print(f"  événement {brk.event_id} : {brk.reason}")
     raise typer.Exit(code=1)

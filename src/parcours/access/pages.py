@@ -31,17 +31,30 @@ def _safe_next(target: str | None) -> str:
 def _login_page(request: Request, next_: str, error: str | None, status: int = 200) -> Response:
     token = secrets.token_urlsafe(32)
     reason = request.query_params.get("reason")
-    response = render(request, "access/login.html", {
-        "csrf_token": token, "next": next_, "error": error,
-        "expired": reason == "session_expired",
-    }, status_code=status)
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                        secure=get_settings().cookie_secure, path="/login")
+    response = render(
+        request,
+        "access/login.html",
+        {
+            "csrf_token": token,
+            "next": next_,
+            "error": error,
+            "expired": reason == "session_expired",
+        },
+        status_code=status,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=get_settings().cookie_secure,
+        path="/login",
+    )
     return response
 
 
 @router.get("/login")
-def login_form(request: Request, next: str | None = None) -> Response:  # noqa: A002
+def login_form(request: Request, next: str | None = None) -> Response:
     return _login_page(request, _safe_next(next), None)
 
 
@@ -52,22 +65,34 @@ def login_submit(
     username: Annotated[str, Form(max_length=80)],
     password: Annotated[str, Form(max_length=200)],
     csrf_token: Annotated[str, Form(max_length=100)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/overview",  # noqa: A002
+    next: Annotated[str, Form(max_length=500)] = "/overview",
 ) -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf_token):
-        return _login_page(request, _safe_next(next),
-                           "Jeton anti-falsification (CSRF) manquant ou invalide.", 403)
+        return _login_page(
+            request, _safe_next(next), "Jeton anti-falsification (CSRF) manquant ou invalide.", 403
+        )
     try:
-        opened = service.login(db, username, password, ip=client_ip(request),
-                               user_agent=request.headers.get("user-agent"))
+        opened = service.login(
+            db,
+            username,
+            password,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
     except Unauthenticated as exc:
         return _login_page(request, _safe_next(next), exc.message, 401)
     settings = get_settings()
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, opened.token, httponly=True, samesite="lax",
-                        secure=settings.cookie_secure, path="/",
-                        max_age=settings.session_absolute_hours * 3600)
+    response.set_cookie(
+        SESSION_COOKIE,
+        opened.token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+        max_age=settings.session_absolute_hours * 3600,
+    )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 

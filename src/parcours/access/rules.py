@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -140,7 +141,7 @@ class Scope:
             return province_code in self.values
         return establishment_code in self.values
 
-    def contains(self, other: Scope, province_of: dict[str, str]) -> bool:
+    def contains(self, other: Scope, province_of: Mapping[str, str]) -> bool:
         """Whether every place of ``other`` lies inside this scope.
 
         ``province_of`` maps establishment codes to their province, for
@@ -221,8 +222,11 @@ class ChainBreak:
     reason: str
 
 
-def verify_chain(rows: list[tuple[int, str, str, dict[str, Any]]], head: tuple[int, str] | None,
-                 start_hash: str = GENESIS_HASH) -> list[ChainBreak]:
+def verify_chain(
+    rows: list[tuple[int, str, str, dict[str, Any]]],
+    head: tuple[int, str] | None,
+    start_hash: str = GENESIS_HASH,
+) -> list[ChainBreak]:
     """Check ``(id, prev_hash, hash, fields)`` rows in id order against the head.
 
     A changed row fails its own digest; a removed row breaks the link of the

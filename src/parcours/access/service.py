@@ -29,7 +29,7 @@ from parcours.errors import Conflict, Forbidden, Invalid, NotFound, Unauthentica
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
-TOKEN_PREFIX = "pcr_"
+TOKEN_PREFIX = "pcr_"  # noqa: S105 - a visible prefix, not a secret
 
 
 def _sha256(raw: str) -> str:
@@ -60,16 +60,22 @@ def require(principal: Principal, permission: Permission) -> None:
 def get_user(session: Session, username: str) -> User:
     user = session.scalars(select(User).where(User.username == username)).one_or_none()
     if user is None:
-        raise NotFound("Utilisateur introuvable : {username}", code="user_not_found",
-                       username=username)
+        raise NotFound(
+            "Utilisateur introuvable : {username}", code="user_not_found", username=username
+        )
     return user
 
 
-def _check_grant(actor: Principal, role: Role, scope: Scope, province_of: Mapping[str, str]) -> None:
+def _check_grant(
+    actor: Principal, role: Role, scope: Scope, province_of: Mapping[str, str]
+) -> None:
     require(actor, Permission.USERS_MANAGE)
     if role not in GRANTABLE_ROLES.get(actor.role, frozenset()):
-        raise Forbidden("Vous ne pouvez pas attribuer le rôle {role}.", code="role_not_grantable",
-                        role=role.label)
+        raise Forbidden(
+            "Vous ne pouvez pas attribuer le rôle {role}.",
+            code="role_not_grantable",
+            role=role.label,
+        )
     if not actor.scope.contains(scope, province_of):
         raise Forbidden("Ce périmètre dépasse le vôtre.", code="scope_not_grantable")
 
@@ -77,8 +83,11 @@ def _check_grant(actor: Principal, role: Role, scope: Scope, province_of: Mappin
 def _check_codes(scope: Scope, known_codes: Mapping[str, str] | set[str]) -> None:
     unknown = sorted(code for code in scope.values if code not in known_codes)
     if unknown:
-        raise Invalid("Codes inconnus dans le périmètre : {codes}", code="unknown_scope_codes",
-                      codes=", ".join(unknown))
+        raise Invalid(
+            "Codes inconnus dans le périmètre : {codes}",
+            code="unknown_scope_codes",
+            codes=", ".join(unknown),
+        )
 
 
 def create_user(
@@ -98,17 +107,25 @@ def create_user(
     known = province_codes if scope.kind is ScopeKind.PROVINCE else province_of
     _check_codes(scope, known)
     username = username.strip().lower()
-    if not username or len(username) > 80 or not username.replace(".", "").replace("-", "").replace(
-        "_", ""
-    ).isalnum():
-        raise Invalid("Identifiant invalide : lettres, chiffres, « . », « - » et « _ » seulement.",
-                      code="invalid_username")
+    if (
+        not username
+        or len(username) > 80
+        or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
+    ):
+        raise Invalid(
+            "Identifiant invalide : lettres, chiffres, « . », « - » et « _ » seulement.",
+            code="invalid_username",
+        )
     if len(password) < MIN_LENGTH:
-        raise Invalid("Le mot de passe doit compter au moins {n} caractères.",
-                      code="password_too_short", n=MIN_LENGTH)
+        raise Invalid(
+            "Le mot de passe doit compter au moins {n} caractères.",
+            code="password_too_short",
+            n=MIN_LENGTH,
+        )
     if session.scalars(select(User.id).where(User.username == username)).first() is not None:
-        raise Conflict("L'identifiant {username} existe déjà.", code="username_taken",
-                       username=username)
+        raise Conflict(
+            "L'identifiant {username} existe déjà.", code="username_taken", username=username
+        )
     user = User(
         username=username,
         full_name=full_name,
@@ -120,8 +137,14 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    audit.record(session, actor, "user.create", "user", username,
-                 details={"role": role.value, "scope": scope.describe()})
+    audit.record(
+        session,
+        actor,
+        "user.create",
+        "user",
+        username,
+        details={"role": role.value, "scope": scope.describe()},
+    )
     session.commit()
     return user
 
@@ -133,21 +156,36 @@ def list_users(session: Session, actor: Principal, province_of: Mapping[str, str
     return [u for u in users if actor.scope.contains(scope_of(u), province_of)]
 
 
-def set_active(session: Session, actor: Principal, username: str, active: bool,
-               province_of: Mapping[str, str], reason: str | None = None) -> User:
+def set_active(
+    session: Session,
+    actor: Principal,
+    username: str,
+    active: bool,
+    province_of: Mapping[str, str],
+    reason: str | None = None,
+) -> User:
     user = get_user(session, username)
     _check_grant(actor, Role(user.role), scope_of(user), province_of)
     if user.id == actor.user_id and not active:
-        raise Conflict("Vous ne pouvez pas désactiver votre propre compte.", code="self_deactivation")
+        raise Conflict(
+            "Vous ne pouvez pas désactiver votre propre compte.", code="self_deactivation"
+        )
     user.active = active
     if not active:
         for open_session in session.scalars(
-            select(UserSession).where(UserSession.user_id == user.id,
-                                      UserSession.revoked_at.is_(None))
+            select(UserSession).where(
+                UserSession.user_id == user.id, UserSession.revoked_at.is_(None)
+            )
         ):
             open_session.revoked_at = utcnow()
-    audit.record(session, actor, "user.activate" if active else "user.deactivate", "user",
-                 username, reason=reason)
+    audit.record(
+        session,
+        actor,
+        "user.activate" if active else "user.deactivate",
+        "user",
+        username,
+        reason=reason,
+    )
     session.commit()
     return user
 
@@ -157,8 +195,11 @@ def set_password(session: Session, actor: Principal, username: str, password: st
     if actor.user_id != user.id:
         require(actor, Permission.USERS_MANAGE)
     if len(password) < MIN_LENGTH:
-        raise Invalid("Le mot de passe doit compter au moins {n} caractères.",
-                      code="password_too_short", n=MIN_LENGTH)
+        raise Invalid(
+            "Le mot de passe doit compter au moins {n} caractères.",
+            code="password_too_short",
+            n=MIN_LENGTH,
+        )
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
@@ -176,8 +217,14 @@ class OpenedSession:
     principal: Principal
 
 
-def login(session: Session, username: str, password: str, *, ip: str | None = None,
-          user_agent: str | None = None) -> OpenedSession:
+def login(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> OpenedSession:
     """Check a password and open a session; every attempt is audited.
 
     The message is the same whether the user is unknown, inactive, locked or
@@ -194,9 +241,17 @@ def login(session: Session, username: str, password: str, *, ip: str | None = No
             if user.failed_logins >= MAX_FAILED_LOGINS:
                 user.locked_until = now + LOCKOUT
                 user.failed_logins = 0
-        audit.record(session, None, "auth.login", "user", username, outcome="failure", ip=ip,
-                     actor=username or "anonymous",
-                     details={"why": "locked" if locked else "bad_credentials"})
+        audit.record(
+            session,
+            None,
+            "auth.login",
+            "user",
+            username,
+            outcome="failure",
+            ip=ip,
+            actor=username or "anonymous",
+            details={"why": "locked" if locked else "bad_credentials"},
+        )
         session.commit()
         raise Unauthenticated("Identifiant ou mot de passe incorrect.", code="bad_credentials")
     assert user.password_hash is not None
@@ -207,11 +262,18 @@ def login(session: Session, username: str, password: str, *, ip: str | None = No
     settings = get_settings()
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
-    session.add(UserSession(
-        token_hash=_sha256(token), user_id=user.id, csrf_token=csrf, created_at=now,
-        last_seen_at=now, expires_at=now + timedelta(hours=settings.session_absolute_hours),
-        ip=ip, user_agent=(user_agent or "")[:300],
-    ))
+    session.add(
+        UserSession(
+            token_hash=_sha256(token),
+            user_id=user.id,
+            csrf_token=csrf,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=settings.session_absolute_hours),
+            ip=ip,
+            user_agent=(user_agent or "")[:300],
+        )
+    )
     principal = principal_of(user, "session", ip)
     audit.record(session, principal, "auth.login", "user", username)
     session.commit()
@@ -225,8 +287,9 @@ class ActiveSession:
     full_name: str
 
 
-def resolve_session(session: Session, token: str, ip: str | None = None,
-                    now: datetime | None = None) -> ActiveSession:
+def resolve_session(
+    session: Session, token: str, ip: str | None = None, now: datetime | None = None
+) -> ActiveSession:
     """The principal behind a session cookie, or 401 when it is unknown, revoked or expired."""
     now = now or utcnow()
     row = session.scalars(
@@ -249,8 +312,9 @@ def resolve_session(session: Session, token: str, ip: str | None = None,
 
 def check_csrf(expected: str, given: str | None) -> None:
     if not given or not hmac.compare_digest(expected, given):
-        raise Forbidden("Jeton anti-falsification (CSRF) manquant ou invalide.",
-                        code="csrf_invalid")
+        raise Forbidden(
+            "Jeton anti-falsification (CSRF) manquant ou invalide.", code="csrf_invalid"
+        )
 
 
 def logout(session: Session, token: str) -> None:
@@ -262,26 +326,40 @@ def logout(session: Session, token: str) -> None:
     row.revoked_at = utcnow()
     user = session.get(User, row.user_id)
     if user is not None:
-        audit.record(session, principal_of(user, "session", row.ip), "auth.logout", "user",
-                     user.username)
+        audit.record(
+            session, principal_of(user, "session", row.ip), "auth.logout", "user", user.username
+        )
     session.commit()
 
 
 # --- API tokens ------------------------------------------------------------
 
 
-def issue_token(session: Session, actor: Principal, username: str, *, label: str = "",
-                days: int | None = 365, province_of: Mapping[str, str]) -> str:
+def issue_token(
+    session: Session,
+    actor: Principal,
+    username: str,
+    *,
+    label: str = "",
+    days: int | None = 365,
+    province_of: Mapping[str, str],
+) -> str:
     """A new bearer token for ``username``; the raw value is shown once and never stored."""
     user = get_user(session, username)
     if actor.user_id != user.id:
         _check_grant(actor, Role(user.role), scope_of(user), province_of)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
-    session.add(ApiToken(
-        token_hash=_sha256(raw), prefix=raw[:12], user_id=user.id, label=label, created_at=now,
-        expires_at=now + timedelta(days=days) if days else None,
-    ))
+    session.add(
+        ApiToken(
+            token_hash=_sha256(raw),
+            prefix=raw[:12],
+            user_id=user.id,
+            label=label,
+            created_at=now,
+            expires_at=now + timedelta(days=days) if days else None,
+        )
+    )
     audit.record(session, actor, "token.issue", "user", username, details={"prefix": raw[:12]})
     session.commit()
     return raw

@@ -31,7 +31,7 @@ def list_establishments(
     db: SessionDep,
     principal: ApiPrincipal,
     q: Annotated[str | None, Query(max_length=100, description="nom ou code")] = None,
-    type: EstablishmentType | None = None,  # noqa: A002 - the public filter's name
+    type: EstablishmentType | None = None,
     category: Category | None = None,
     care_level: Annotated[int | None, Query(ge=1, le=4)] = None,
     province: Annotated[str | None, Query(max_length=8)] = None,
@@ -40,15 +40,22 @@ def list_establishments(
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page:
-    filters = service.EstablishmentFilter(q=q, type=type, category=category,
-                                          care_level=care_level, province=province,
-                                          specialty=specialty, status=status)
+    filters = service.EstablishmentFilter(
+        q=q,
+        type=type,
+        category=category,
+        care_level=care_level,
+        province=province,
+        specialty=specialty,
+        status=status,
+    )
     return service.search_establishments(db, principal, filters, page, page_size)
 
 
 @router.post("/establishments", response_model=EstablishmentOut, status_code=201)
-def create_establishment(db: SessionDep, principal: ApiPrincipal,
-                         body: EstablishmentIn) -> EstablishmentOut:
+def create_establishment(
+    db: SessionDep, principal: ApiPrincipal, body: EstablishmentIn
+) -> EstablishmentOut:
     est = service.create_establishment(db, principal, body)
     return service.to_out(db, est)
 
@@ -59,22 +66,23 @@ def get_establishment(db: SessionDep, principal: ApiPrincipal, code: str) -> Est
 
 
 @router.patch("/establishments/{code}", response_model=EstablishmentOut)
-def update_establishment(db: SessionDep, principal: ApiPrincipal, code: str,
-                         body: EstablishmentUpdate) -> EstablishmentOut:
+def update_establishment(
+    db: SessionDep, principal: ApiPrincipal, code: str, body: EstablishmentUpdate
+) -> EstablishmentOut:
     est = service.update_establishment(db, principal, code, body)
     return service.to_out(db, est)
 
 
 @router.post("/establishments/{code}/close", response_model=EstablishmentOut)
-def close_establishment(db: SessionDep, principal: ApiPrincipal, code: str,
-                        body: CloseIn) -> EstablishmentOut:
+def close_establishment(
+    db: SessionDep, principal: ApiPrincipal, code: str, body: CloseIn
+) -> EstablishmentOut:
     est = service.close_establishment(db, principal, code, body)
     return service.to_out(db, est)
 
 
 @router.get("/establishments/{code}/history", response_model=list[VersionOut])
-def establishment_history(db: SessionDep, principal: ApiPrincipal,
-                          code: str) -> list[VersionOut]:
+def establishment_history(db: SessionDep, principal: ApiPrincipal, code: str) -> list[VersionOut]:
     return service.history(db, principal, code)
 
 
@@ -86,13 +94,24 @@ def territory_summary(db: SessionDep, principal: ApiPrincipal) -> Summary:
 @router.get("/territory/provinces", response_model=list[ProvinceOut])
 def provinces(db: SessionDep, principal: ApiPrincipal) -> list[ProvinceOut]:
     require(principal, Permission.TERRITORY_READ)
-    return [ProvinceOut(code=p.code, name=p.name, kind=p.kind, chef_lieu=p.chef_lieu,
-                        population_2024=p.population_2024, latitude=p.latitude,
-                        longitude=p.longitude) for p in service.list_provinces(db)]
+    return [
+        ProvinceOut(
+            code=p.code,
+            name=p.name,
+            kind=p.kind,
+            chef_lieu=p.chef_lieu,
+            population_2024=p.population_2024,
+            latitude=p.latitude,
+            longitude=p.longitude,
+        )
+        for p in service.list_provinces(db)
+    ]
 
 
 @router.get("/territory/specialties", response_model=list[SpecialtyOut])
 def specialties(db: SessionDep, principal: ApiPrincipal) -> list[SpecialtyOut]:
     require(principal, Permission.TERRITORY_READ)
-    return [SpecialtyOut(code=s.code, name=s.name, hospital_only=s.hospital_only)
-            for s in service.list_specialties(db)]
+    return [
+        SpecialtyOut(code=s.code, name=s.name, hospital_only=s.hospital_only)
+        for s in service.list_specialties(db)
+    ]

@@ -17,8 +17,10 @@ from parcours.territory import service
 
 def import_establishments(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    report: Annotated[Path | None, typer.Option(
-        help="fichier CSV des lignes rejetées (par défaut FILE.rejects.csv)")] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="fichier CSV des lignes rejetées (par défaut FILE.rejects.csv)"),
+    ] = None,
 ) -> None:
     """Import establishments from a CSV, idempotent by code; bad rows go to a report."""
     report_path = report or file.with_suffix(".rejects.csv")
@@ -28,8 +30,13 @@ def import_establishments(
     with cli_session() as db:
         try:
             rows = service.read_csv(file)
-            progress = Progress(TextColumn("Import des établissements"), BarColumn(),
-                                MofNCompleteColumn(), TimeElapsedColumn(), console=err_console)
+            progress = Progress(
+                TextColumn("Import des établissements"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err_console,
+            )
             with progress:
                 task = progress.add_task("import", total=total)
                 for row_outcome in service.import_rows(db, system_principal("import"), rows):

@@ -91,7 +91,9 @@ class Establishment(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     services: Mapped[list[EstablishmentService]] = relationship(
-        back_populates="establishment", cascade="all, delete-orphan", lazy="selectin",
+        back_populates="establishment",
+        cascade="all, delete-orphan",
+        lazy="selectin",
         order_by="EstablishmentService.specialty_code",
     )
 
@@ -102,8 +104,9 @@ class EstablishmentService(Base):
     __tablename__ = "establishment_service"
 
     establishment_id: Mapped[int] = mapped_column(ForeignKey("establishment.id"), primary_key=True)
-    specialty_code: Mapped[str] = mapped_column(ForeignKey("specialty.code"), primary_key=True,
-                                                index=True)
+    specialty_code: Mapped[str] = mapped_column(
+        ForeignKey("specialty.code"), primary_key=True, index=True
+    )
     beds: Mapped[int] = mapped_column(default=0)
 
     establishment: Mapped[Establishment] = relationship(back_populates="services")

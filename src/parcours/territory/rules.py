@@ -64,25 +64,35 @@ class EstablishmentType(StrEnum):
 
 TYPES: dict[EstablishmentType, TypeInfo] = {
     EstablishmentType.CHU: TypeInfo(
-        "Centre hospitalier universitaire", "CHU", Category.CHU, 4, "#7b1fa2"),
+        "Centre hospitalier universitaire", "CHU", Category.CHU, 4, "#7b1fa2"
+    ),
     EstablishmentType.REGIONAL_HOSPITAL: TypeInfo(
-        "Hôpital régional", "HR", Category.HOSPITAL, 3, "#c62828"),
+        "Hôpital régional", "HR", Category.HOSPITAL, 3, "#c62828"
+    ),
     EstablishmentType.SPECIALISED_HOSPITAL: TypeInfo(
-        "Hôpital spécialisé", "HS", Category.HOSPITAL, 3, "#ad1457"),
+        "Hôpital spécialisé", "HS", Category.HOSPITAL, 3, "#ad1457"
+    ),
     EstablishmentType.PROVINCIAL_HOSPITAL: TypeInfo(
-        "Hôpital provincial ou préfectoral", "HP", Category.HOSPITAL, 2, "#ef6c00"),
+        "Hôpital provincial ou préfectoral", "HP", Category.HOSPITAL, 2, "#ef6c00"
+    ),
     EstablishmentType.PROXIMITY_HOSPITAL: TypeInfo(
-        "Hôpital de proximité", "HPr", Category.HOSPITAL, 2, "#f9a825"),
+        "Hôpital de proximité", "HPr", Category.HOSPITAL, 2, "#f9a825"
+    ),
     EstablishmentType.CSU_2: TypeInfo(
-        "Centre de santé urbain niveau 2", "CSU2", Category.HEALTH_CENTRE, 1, "#1565c0"),
+        "Centre de santé urbain niveau 2", "CSU2", Category.HEALTH_CENTRE, 1, "#1565c0"
+    ),
     EstablishmentType.CSU_1: TypeInfo(
-        "Centre de santé urbain niveau 1", "CSU1", Category.HEALTH_CENTRE, 1, "#42a5f5"),
+        "Centre de santé urbain niveau 1", "CSU1", Category.HEALTH_CENTRE, 1, "#42a5f5"
+    ),
     EstablishmentType.CSR_2: TypeInfo(
-        "Centre de santé rural niveau 2", "CSR2", Category.HEALTH_CENTRE, 1, "#2e7d32"),
+        "Centre de santé rural niveau 2", "CSR2", Category.HEALTH_CENTRE, 1, "#2e7d32"
+    ),
     EstablishmentType.CSR_1: TypeInfo(
-        "Centre de santé rural niveau 1", "CSR1", Category.HEALTH_CENTRE, 1, "#66bb6a"),
+        "Centre de santé rural niveau 1", "CSR1", Category.HEALTH_CENTRE, 1, "#66bb6a"
+    ),
     EstablishmentType.RURAL_DISPENSARY: TypeInfo(
-        "Dispensaire rural", "DR", Category.HEALTH_CENTRE, 1, "#8d6e63"),
+        "Dispensaire rural", "DR", Category.HEALTH_CENTRE, 1, "#8d6e63"
+    ),
 }
 
 CARE_LEVEL_LABELS = {
@@ -230,8 +240,10 @@ def validate_establishment(
         seen.add(line.specialty)
         if line.beds < 0:
             problems.append(f"nombre de lits négatif pour {line.specialty}")
-        if line.beds > 0 and type_.category is Category.HEALTH_CENTRE and type_ not in (
-            EstablishmentType.CSR_2, EstablishmentType.CSU_2
+        if (
+            line.beds > 0
+            and type_.category is Category.HEALTH_CENTRE
+            and type_ not in (EstablishmentType.CSR_2, EstablishmentType.CSU_2)
         ):
             problems.append(f"un {type_.label.lower()} n'a pas de lits d'hospitalisation")
     return problems

@@ -53,6 +53,7 @@ from parcours.territory.schemas import (
     EstablishmentOut,
     EstablishmentUpdate,
     Page,
+    ServiceIn,
     ServiceOut,
     Summary,
     VersionOut,
@@ -73,8 +74,14 @@ def ensure_reference_data(session: Session) -> None:
     regions = _read_reference("regions.csv")
     for row in regions:
         if session.get(Region, row["code"]) is None:
-            session.add(Region(code=row["code"], name=row["name"], capital=row["capital"],
-                               population_2024=int(row["population_2024"])))
+            session.add(
+                Region(
+                    code=row["code"],
+                    name=row["name"],
+                    capital=row["capital"],
+                    population_2024=int(row["population_2024"]),
+                )
+            )
     session.flush()
     provinces = _read_reference("tta_provinces.csv")
     pop_2014 = sum(int(p["population_2014"]) for p in provinces)
@@ -83,31 +90,53 @@ def ensure_reference_data(session: Session) -> None:
         if session.get(Province, row["code"]) is None:
             # The 2024 census by province is scaled from the 2014 shares (see reference/).
             share = int(row["population_2014"]) / pop_2014
-            session.add(Province(
-                code=row["code"], region_code="TTA", name=row["name"], kind=row["kind"],
-                chef_lieu=row["chef_lieu"], population_2014=int(row["population_2014"]),
-                population_2024=round(share * pop_2024), latitude=float(row["lat"]),
-                longitude=float(row["lon"]),
-            ))
+            session.add(
+                Province(
+                    code=row["code"],
+                    region_code="TTA",
+                    name=row["name"],
+                    kind=row["kind"],
+                    chef_lieu=row["chef_lieu"],
+                    population_2014=int(row["population_2014"]),
+                    population_2024=round(share * pop_2024),
+                    latitude=float(row["lat"]),
+                    longitude=float(row["lon"]),
+                )
+            )
     session.flush()
     known_towns = {(c.province_code, c.name) for c in session.scalars(select(Commune))}
     for row in _read_reference("tta_towns.csv"):
         if (row["province"], row["town"]) not in known_towns:
-            session.add(Commune(province_code=row["province"], name=row["town"],
-                                urban=row["urban"] == "yes", latitude=float(row["lat"]),
-                                longitude=float(row["lon"])))
+            session.add(
+                Commune(
+                    province_code=row["province"],
+                    name=row["town"],
+                    urban=row["urban"] == "yes",
+                    latitude=float(row["lat"]),
+                    longitude=float(row["lon"]),
+                )
+            )
     for order, spec in enumerate(SPECIALTIES):
         if session.get(Specialty, spec.code) is None:
-            session.add(Specialty(code=spec.code, name=spec.name,
-                                  hospital_only=spec.hospital_only, sort_order=order))
+            session.add(
+                Specialty(
+                    code=spec.code,
+                    name=spec.name,
+                    hospital_only=spec.hospital_only,
+                    sort_order=order,
+                )
+            )
     session.commit()
 
 
 def list_provinces(session: Session) -> list[Province]:
-    return list(session.scalars(
-        select(Province).where(Province.region_code == get_settings().gst_code)
-        .order_by(Province.name)
-    ))
+    return list(
+        session.scalars(
+            select(Province)
+            .where(Province.region_code == get_settings().gst_code)
+            .order_by(Province.name)
+        )
+    )
 
 
 def list_regions(session: Session) -> list[Region]:
@@ -132,7 +161,7 @@ def specialty_names(session: Session) -> dict[str, str]:
 def province_of_establishments(session: Session) -> dict[str, str]:
     """Establishment code → province code, which the access rules need to compare scopes."""
     rows = session.execute(select(Establishment.code, Establishment.province_code)).tuples()
-    return {code: province for code, province in rows}
+    return dict(rows.all())
 
 
 # --- reading ---------------------------------------------------------------
@@ -143,8 +172,11 @@ def _get(session: Session, code: str) -> Establishment:
         select(Establishment).where(Establishment.code == normalise_code(code))
     ).one_or_none()
     if est is None:
-        raise NotFound("Établissement introuvable : {establishment}",
-                       code="establishment_not_found", establishment=code)
+        raise NotFound(
+            "Établissement introuvable : {establishment}",
+            code="establishment_not_found",
+            establishment=code,
+        )
     return est
 
 
@@ -152,18 +184,37 @@ def to_out(session: Session, est: Establishment) -> EstablishmentOut:
     names = specialty_names(session)
     province = session.get(Province, est.province_code)
     return EstablishmentOut(
-        code=est.code, name=est.name, name_ar=est.name_ar, type=EstablishmentType(est.type),
-        type_label=EstablishmentType(est.type).label, category=est.category,
-        care_level=est.care_level, province=est.province_code,
-        province_name=province.name if province else est.province_code, town=est.town,
-        address=est.address, phone=est.phone, latitude=est.latitude, longitude=est.longitude,
-        catchment_population=est.catchment_population, status=Status(est.status),
-        status_label=Status(est.status).label, opened_on=est.opened_on, closed_on=est.closed_on,
-        planned_opening_on=est.planned_opening_on, version=est.version,
-        updated_at=est.updated_at, beds=sum(s.beds for s in est.services),
-        services=[ServiceOut(specialty=s.specialty_code,
-                             specialty_name=names.get(s.specialty_code, s.specialty_code),
-                             beds=s.beds) for s in est.services],
+        code=est.code,
+        name=est.name,
+        name_ar=est.name_ar,
+        type=EstablishmentType(est.type),
+        type_label=EstablishmentType(est.type).label,
+        category=est.category,
+        care_level=est.care_level,
+        province=est.province_code,
+        province_name=province.name if province else est.province_code,
+        town=est.town,
+        address=est.address,
+        phone=est.phone,
+        latitude=est.latitude,
+        longitude=est.longitude,
+        catchment_population=est.catchment_population,
+        status=Status(est.status),
+        status_label=Status(est.status).label,
+        opened_on=est.opened_on,
+        closed_on=est.closed_on,
+        planned_opening_on=est.planned_opening_on,
+        version=est.version,
+        updated_at=est.updated_at,
+        beds=sum(s.beds for s in est.services),
+        services=[
+            ServiceOut(
+                specialty=s.specialty_code,
+                specialty_name=names.get(s.specialty_code, s.specialty_code),
+                beds=s.beds,
+            )
+            for s in est.services
+        ],
     )
 
 
@@ -188,8 +239,7 @@ def _filtered(query: Select[Any], f: EstablishmentFilter) -> Select[Any]:
         key = search_key(f.q)
         code = normalise_code(f.q)
         like = f"%{key}%"
-        query = query.where(or_(Establishment.search_name.like(like),
-                                Establishment.code == code))
+        query = query.where(or_(Establishment.search_name.like(like), Establishment.code == code))
     if f.type:
         query = query.where(Establishment.type == f.type.value)
     if f.category:
@@ -201,34 +251,53 @@ def _filtered(query: Select[Any], f: EstablishmentFilter) -> Select[Any]:
     if f.status:
         query = query.where(Establishment.status == f.status.value)
     if f.specialty:
-        query = query.where(exists().where(
-            EstablishmentService.establishment_id == Establishment.id,
-            EstablishmentService.specialty_code == f.specialty,
-        ))
+        query = query.where(
+            exists().where(
+                EstablishmentService.establishment_id == Establishment.id,
+                EstablishmentService.specialty_code == f.specialty,
+            )
+        )
     return query
 
 
-def search_establishments(session: Session, principal: Principal, f: EstablishmentFilter,
-                          page: int = 1, page_size: int = 50) -> Page:
+def search_establishments(
+    session: Session,
+    principal: Principal,
+    f: EstablishmentFilter,
+    page: int = 1,
+    page_size: int = 50,
+) -> Page:
     require(principal, Permission.TERRITORY_READ)
     page = max(page, 1)
     page_size = max(1, min(page_size, get_settings().page_size_max))
     total = session.scalar(_filtered(select(func.count(Establishment.id)), f)) or 0
-    beds = (select(func.coalesce(func.sum(EstablishmentService.beds), 0))
-            .where(EstablishmentService.establishment_id == Establishment.id)
-            .correlate(Establishment).scalar_subquery())
+    beds = (
+        select(func.coalesce(func.sum(EstablishmentService.beds), 0))
+        .where(EstablishmentService.establishment_id == Establishment.id)
+        .correlate(Establishment)
+        .scalar_subquery()
+    )
     rows = session.execute(
         _filtered(select(Establishment, beds.label("beds")), f)
         .order_by(Establishment.care_level.desc(), Establishment.name, Establishment.code)
-        .limit(page_size).offset((page - 1) * page_size)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
         .execution_options(populate_existing=False)
     ).all()
     items = [
         EstablishmentBrief(
-            code=e.code, name=e.name, type=EstablishmentType(e.type),
-            type_label=EstablishmentType(e.type).label, category=e.category,
-            care_level=e.care_level, province=e.province_code, town=e.town,
-            status=Status(e.status), latitude=e.latitude, longitude=e.longitude, beds=int(b),
+            code=e.code,
+            name=e.name,
+            type=EstablishmentType(e.type),
+            type_label=EstablishmentType(e.type).label,
+            category=e.category,
+            care_level=e.care_level,
+            province=e.province_code,
+            town=e.town,
+            status=Status(e.status),
+            latitude=e.latitude,
+            longitude=e.longitude,
+            beds=int(b),
         )
         for e, b in rows
     ]
@@ -247,13 +316,21 @@ class MapPoint:
 def map_points(session: Session, principal: Principal) -> list[MapPoint]:
     require(principal, Permission.TERRITORY_READ)
     rows = session.execute(
-        select(Establishment.code, Establishment.name, Establishment.type,
-               Establishment.latitude, Establishment.longitude)
+        select(
+            Establishment.code,
+            Establishment.name,
+            Establishment.type,
+            Establishment.latitude,
+            Establishment.longitude,
+        )
         .where(Establishment.status == Status.OPEN.value, Establishment.latitude.is_not(None))
         .order_by(Establishment.care_level, Establishment.code)
     ).tuples()
-    return [MapPoint(c, n, EstablishmentType(t), float(la), float(lo))
-            for c, n, t, la, lo in rows if la is not None and lo is not None]
+    return [
+        MapPoint(c, n, EstablishmentType(t), float(la), float(lo))
+        for c, n, t, la, lo in rows
+        if la is not None and lo is not None
+    ]
 
 
 def summary(session: Session, principal: Principal) -> Summary:
@@ -262,27 +339,45 @@ def summary(session: Session, principal: Principal) -> Summary:
     open_ = Establishment.status == Status.OPEN.value
 
     def grouped(column: Any) -> dict[str, int]:
-        return {str(k): int(v) for k, v in session.execute(
-            select(column, func.count()).where(open_).group_by(column)).tuples()}
+        return {
+            str(k): int(v)
+            for k, v in session.execute(
+                select(column, func.count()).where(open_).group_by(column)
+            ).tuples()
+        }
 
     by_category = {c.value: 0 for c in Category} | grouped(Establishment.category)
     by_type = {t.value: 0 for t in EstablishmentType} | grouped(Establishment.type)
     by_status = {s.value: 0 for s in Status} | {
-        str(k): int(v) for k, v in session.execute(
-            select(Establishment.status, func.count()).group_by(Establishment.status)).tuples()}
+        str(k): int(v)
+        for k, v in session.execute(
+            select(Establishment.status, func.count()).group_by(Establishment.status)
+        ).tuples()
+    }
     provinces = list_provinces(session)
     by_province = {p.code: 0 for p in provinces} | grouped(Establishment.province_code)
-    beds = session.scalar(
-        select(func.coalesce(func.sum(EstablishmentService.beds), 0))
-        .join(Establishment, Establishment.id == EstablishmentService.establishment_id)
-        .where(open_)
-    ) or 0
+    beds = (
+        session.scalar(
+            select(func.coalesce(func.sum(EstablishmentService.beds), 0))
+            .join(Establishment, Establishment.id == EstablishmentService.establishment_id)
+            .where(open_)
+        )
+        or 0
+    )
     return Summary(
-        gst=get_settings().gst_name, total=sum(by_category.values()), by_category=by_category,
+        gst=get_settings().gst_name,
+        total=sum(by_category.values()),
+        by_category=by_category,
         by_type=by_type,
-        by_care_level={str(k): v for k, v in sorted(
-            {int(k): v for k, v in grouped(Establishment.care_level).items()}.items())},
-        by_province=by_province, by_status=by_status, beds=int(beds),
+        by_care_level={
+            str(k): v
+            for k, v in sorted(
+                {int(k): v for k, v in grouped(Establishment.care_level).items()}.items()
+            )
+        },
+        by_province=by_province,
+        by_status=by_status,
+        beds=int(beds),
         population=sum(p.population_2024 for p in provinces),
     )
 
@@ -291,16 +386,24 @@ def history(session: Session, principal: Principal, code: str) -> list[VersionOu
     require(principal, Permission.TERRITORY_READ)
     est = _get(session, code)
     versions = session.scalars(
-        select(EstablishmentVersion).where(EstablishmentVersion.establishment_id == est.id)
+        select(EstablishmentVersion)
+        .where(EstablishmentVersion.establishment_id == est.id)
         .order_by(EstablishmentVersion.version)
     ).all()
     out: list[VersionOut] = []
     previous: dict[str, Any] = {}
     for v in versions:
         changes = diff(previous, v.snapshot)
-        out.append(VersionOut(version=v.version, changed_at=v.changed_at, changed_by=v.changed_by,
-                              change=v.change, reason=v.reason,
-                              changes={k: [a, b] for k, (a, b) in changes.items()}))
+        out.append(
+            VersionOut(
+                version=v.version,
+                changed_at=v.changed_at,
+                changed_by=v.changed_by,
+                change=v.change,
+                reason=v.reason,
+                changes={k: [a, b] for k, (a, b) in changes.items()},
+            )
+        )
         previous = v.snapshot
     return out
 
@@ -310,14 +413,23 @@ def history(session: Session, principal: Principal, code: str) -> list[VersionOu
 
 def _snapshot(est: Establishment) -> dict[str, Any]:
     return {
-        "code": est.code, "name": est.name, "name_ar": est.name_ar, "type": est.type,
-        "province": est.province_code, "town": est.town, "address": est.address,
-        "phone": est.phone, "latitude": est.latitude, "longitude": est.longitude,
-        "catchment_population": est.catchment_population, "status": est.status,
+        "code": est.code,
+        "name": est.name,
+        "name_ar": est.name_ar,
+        "type": est.type,
+        "province": est.province_code,
+        "town": est.town,
+        "address": est.address,
+        "phone": est.phone,
+        "latitude": est.latitude,
+        "longitude": est.longitude,
+        "catchment_population": est.catchment_population,
+        "status": est.status,
         "opened_on": est.opened_on.isoformat() if est.opened_on else None,
         "closed_on": est.closed_on.isoformat() if est.closed_on else None,
-        "planned_opening_on": (est.planned_opening_on.isoformat()
-                               if est.planned_opening_on else None),
+        "planned_opening_on": (
+            est.planned_opening_on.isoformat() if est.planned_opening_on else None
+        ),
         "services": {s.specialty_code: s.beds for s in est.services},
     }
 
@@ -325,30 +437,50 @@ def _snapshot(est: Establishment) -> dict[str, Any]:
 def _check_scope(principal: Principal, permission: Permission, code: str, province: str) -> None:
     require(principal, permission)
     if not principal.scope.covers(code, province):
-        raise Forbidden("L'établissement {establishment} est hors de votre périmètre.",
-                        code="out_of_scope", establishment=code)
+        raise Forbidden(
+            "L'établissement {establishment} est hors de votre périmètre.",
+            code="out_of_scope",
+            establishment=code,
+        )
 
 
 def _validate(session: Session, code: str, data: dict[str, Any]) -> None:
     problems = validate_establishment(
-        code=code, name=data["name"], type_=data["type"], latitude=data["latitude"],
-        longitude=data["longitude"], catchment_population=data["catchment_population"],
-        status=data["status"], opened_on=data["opened_on"], closed_on=data["closed_on"],
+        code=code,
+        name=data["name"],
+        type_=data["type"],
+        latitude=data["latitude"],
+        longitude=data["longitude"],
+        catchment_population=data["catchment_population"],
+        status=data["status"],
+        opened_on=data["opened_on"],
+        closed_on=data["closed_on"],
         services=[ServiceLine(s.specialty, s.beds) for s in data["services"]],
     )
     if session.get(Province, data["province"]) is None:
         problems.append(f"province inconnue : {data['province']}")
     if problems:
-        raise Invalid("Établissement invalide : {problems}", code="invalid_establishment",
-                      problems="; ".join(problems))
+        raise Invalid(
+            "Établissement invalide : {problems}",
+            code="invalid_establishment",
+            problems="; ".join(problems),
+        )
 
 
-def _record_version(session: Session, est: Establishment, principal: Principal, change: str,
-                    reason: str | None) -> None:
-    session.add(EstablishmentVersion(
-        establishment_id=est.id, version=est.version, snapshot=_snapshot(est),
-        changed_at=est.updated_at, changed_by=principal.username, change=change, reason=reason,
-    ))
+def _record_version(
+    session: Session, est: Establishment, principal: Principal, change: str, reason: str | None
+) -> None:
+    session.add(
+        EstablishmentVersion(
+            establishment_id=est.id,
+            version=est.version,
+            snapshot=_snapshot(est),
+            changed_at=est.updated_at,
+            changed_by=principal.username,
+            change=change,
+            reason=reason,
+        )
+    )
 
 
 def _apply_services(est: Establishment, services: list[Any]) -> None:
@@ -362,8 +494,9 @@ def _apply_services(est: Establishment, services: list[Any]) -> None:
         est.services.append(EstablishmentService(specialty_code=specialty, beds=beds))
 
 
-def create_establishment(session: Session, principal: Principal, data: EstablishmentIn, *,
-                         commit: bool = True) -> Establishment:
+def create_establishment(
+    session: Session, principal: Principal, data: EstablishmentIn, *, commit: bool = True
+) -> Establishment:
     code = normalise_code(data.code)
     province = data.province.upper()
     _check_scope(principal, Permission.ESTABLISHMENT_CREATE, code, province)
@@ -371,17 +504,34 @@ def create_establishment(session: Session, principal: Principal, data: Establish
     fields["services"] = data.services
     _validate(session, code, fields)
     if session.scalars(select(Establishment.id).where(Establishment.code == code)).first():
-        raise Conflict("Le code {establishment} est déjà attribué.", code="establishment_exists",
-                       establishment=code)
+        raise Conflict(
+            "Le code {establishment} est déjà attribué.",
+            code="establishment_exists",
+            establishment=code,
+        )
     now = utcnow()
     est = Establishment(
-        code=code, name=data.name.strip(), name_ar=data.name_ar, search_name=search_key(data.name),
-        type=data.type.value, category=data.type.category.value, care_level=data.type.care_level,
-        province_code=province, town=data.town, address=data.address, phone=data.phone,
-        latitude=data.latitude, longitude=data.longitude,
-        catchment_population=data.catchment_population, status=data.status.value,
-        opened_on=data.opened_on, closed_on=data.closed_on,
-        planned_opening_on=data.planned_opening_on, version=1, created_at=now, updated_at=now,
+        code=code,
+        name=data.name.strip(),
+        name_ar=data.name_ar,
+        search_name=search_key(data.name),
+        type=data.type.value,
+        category=data.type.category.value,
+        care_level=data.type.care_level,
+        province_code=province,
+        town=data.town,
+        address=data.address,
+        phone=data.phone,
+        latitude=data.latitude,
+        longitude=data.longitude,
+        catchment_population=data.catchment_population,
+        status=data.status.value,
+        opened_on=data.opened_on,
+        closed_on=data.closed_on,
+        planned_opening_on=data.planned_opening_on,
+        version=1,
+        created_at=now,
+        updated_at=now,
     )
     _apply_services(est, data.services)
     session.add(est)
@@ -410,33 +560,51 @@ def _set_fields(est: Establishment, values: dict[str, Any]) -> None:
     est.search_name = search_key(est.name)
 
 
-def update_establishment(session: Session, principal: Principal, code: str,
-                         changes: EstablishmentUpdate, *, commit: bool = True) -> Establishment:
+def update_establishment(
+    session: Session,
+    principal: Principal,
+    code: str,
+    changes: EstablishmentUpdate,
+    *,
+    commit: bool = True,
+) -> Establishment:
     est = _get(session, code)
     _check_scope(principal, Permission.ESTABLISHMENT_UPDATE, est.code, est.province_code)
     values = changes.model_dump(exclude_unset=True, exclude={"reason"})
     if "services" in values:
         values["services"] = changes.services or []
-    if "province" in values and values["province"]:
+    if values.get("province"):
         values["province"] = values["province"].upper()
         _check_scope(principal, Permission.ESTABLISHMENT_UPDATE, est.code, values["province"])
     if "type" in values and values["type"] is not None and values["type"].value != est.type:
         require(principal, Permission.ESTABLISHMENT_CREATE)  # reclassifying is regional
-    values = {k: v for k, v in values.items() if v is not None or k in ("name_ar", "latitude",
-                                                                          "longitude")}
+    values = {
+        k: v
+        for k, v in values.items()
+        if v is not None or k in ("name_ar", "latitude", "longitude")
+    }
     target = values.get("status", Status(est.status))
     if target is Status.CLOSED:
-        raise Conflict("Pour fermer un établissement, utilisez l'action de fermeture.",
-                       code="use_close")
+        raise Conflict(
+            "Pour fermer un établissement, utilisez l'action de fermeture.", code="use_close"
+        )
     if not can_move(Status(est.status), target):
-        raise Conflict("Passage de « {current} » à « {target} » non autorisé.",
-                       code="status_transition", current=Status(est.status).label,
-                       target=target.label)
+        raise Conflict(
+            "Passage de « {current} » à « {target} » non autorisé.",
+            code="status_transition",
+            current=Status(est.status).label,
+            target=target.label,
+        )
     before = _snapshot(est)
     current = {
-        "name": est.name, "type": EstablishmentType(est.type), "latitude": est.latitude,
-        "longitude": est.longitude, "catchment_population": est.catchment_population,
-        "status": Status(est.status), "opened_on": est.opened_on, "closed_on": est.closed_on,
+        "name": est.name,
+        "type": EstablishmentType(est.type),
+        "latitude": est.latitude,
+        "longitude": est.longitude,
+        "catchment_population": est.catchment_population,
+        "status": Status(est.status),
+        "opened_on": est.opened_on,
+        "closed_on": est.closed_on,
         "province": est.province_code,
         "services": [ServiceLine(s.specialty_code, s.beds) for s in est.services],
     }
@@ -451,21 +619,32 @@ def update_establishment(session: Session, principal: Principal, code: str,
     est.updated_at = utcnow()
     session.flush()
     _record_version(session, est, principal, "update", changes.reason)
-    audit.record(session, principal, "establishment.update", "establishment", est.code,
-                 reason=changes.reason, details={"fields": sorted(diff(before, _snapshot(est)))})
+    audit.record(
+        session,
+        principal,
+        "establishment.update",
+        "establishment",
+        est.code,
+        reason=changes.reason,
+        details={"fields": sorted(diff(before, _snapshot(est)))},
+    )
     if commit:
         session.commit()
     return est
 
 
-def close_establishment(session: Session, principal: Principal, code: str, data: CloseIn
-                        ) -> Establishment:
+def close_establishment(
+    session: Session, principal: Principal, code: str, data: CloseIn
+) -> Establishment:
     """Closing keeps the establishment and all its history: it is never deleted."""
     est = _get(session, code)
     _check_scope(principal, Permission.ESTABLISHMENT_UPDATE, est.code, est.province_code)
     if not can_move(Status(est.status), Status.CLOSED) or est.status == Status.CLOSED.value:
-        raise Conflict("L'établissement {establishment} est déjà fermé.", code="already_closed",
-                       establishment=est.code)
+        raise Conflict(
+            "L'établissement {establishment} est déjà fermé.",
+            code="already_closed",
+            establishment=est.code,
+        )
     if est.opened_on and data.closed_on < est.opened_on:
         raise Invalid("La date de fermeture précède la date d'ouverture.", code="invalid_date")
     est.status = Status.CLOSED.value
@@ -474,8 +653,9 @@ def close_establishment(session: Session, principal: Principal, code: str, data:
     est.updated_at = utcnow()
     session.flush()
     _record_version(session, est, principal, "close", data.reason)
-    audit.record(session, principal, "establishment.close", "establishment", est.code,
-                 reason=data.reason)
+    audit.record(
+        session, principal, "establishment.close", "establishment", est.code, reason=data.reason
+    )
     session.commit()
     return est
 
@@ -483,8 +663,17 @@ def close_establishment(session: Session, principal: Principal, code: str, data:
 # --- import ----------------------------------------------------------------
 
 IMPORT_COLUMNS = (
-    "code", "name", "type", "province", "town", "latitude", "longitude",
-    "catchment_population", "status", "opened_on", "services",
+    "code",
+    "name",
+    "type",
+    "province",
+    "town",
+    "latitude",
+    "longitude",
+    "catchment_population",
+    "status",
+    "opened_on",
+    "services",
 )
 
 
@@ -523,14 +712,17 @@ def row_to_input(row: dict[str, str]) -> EstablishmentIn:
     lat, lon, pop = opt("latitude"), opt("longitude"), opt("catchment_population")
     opened = opt("opened_on")
     return EstablishmentIn(
-        code=(row.get("code") or "").strip(), name=(row.get("name") or "").strip(),
+        code=(row.get("code") or "").strip(),
+        name=(row.get("name") or "").strip(),
         type=EstablishmentType((row.get("type") or "").strip()),
-        province=(row.get("province") or "").strip(), town=(row.get("town") or "").strip(),
-        latitude=float(lat) if lat else None, longitude=float(lon) if lon else None,
+        province=(row.get("province") or "").strip(),
+        town=(row.get("town") or "").strip(),
+        latitude=float(lat) if lat else None,
+        longitude=float(lon) if lon else None,
         catchment_population=int(pop) if pop else None,
         status=Status(opt("status") or "open"),
         opened_on=date.fromisoformat(opened) if opened else None,
-        services=[*_parse_services(row.get("services") or "")],  # type: ignore[list-item]
+        services=[ServiceIn(**line) for line in _parse_services(row.get("services") or "")],
     )
 
 
@@ -547,8 +739,9 @@ def _explain(exc: Exception) -> str:
     return str(exc)
 
 
-def import_rows(session: Session, principal: Principal,
-                rows: Iterable[tuple[int, dict[str, str]]]) -> Iterator[RowOutcome]:
+def import_rows(
+    session: Session, principal: Principal, rows: Iterable[tuple[int, dict[str, str]]]
+) -> Iterator[RowOutcome]:
     """Import ``(line, row)`` pairs, yielding the outcome of each as it is handled.
 
     Idempotent by code: a new code is created, a known one updated when it
@@ -559,18 +752,21 @@ def import_rows(session: Session, principal: Principal,
         try:
             data = row_to_input(row)
             with session.begin_nested():
-                existing = session.scalars(select(Establishment).where(
-                    Establishment.code == normalise_code(data.code))).one_or_none()
+                existing = session.scalars(
+                    select(Establishment).where(Establishment.code == normalise_code(data.code))
+                ).one_or_none()
                 if existing is None:
                     create_establishment(session, principal, data, commit=False)
                     yield RowOutcome(line, "created")
                 else:
-                    changes = EstablishmentUpdate(**data.model_dump(
-                        exclude={"code", "closed_on"}), reason="import CSV")
+                    changes = EstablishmentUpdate(
+                        **data.model_dump(exclude={"code", "closed_on"}), reason="import CSV"
+                    )
                     version = existing.version
                     update_establishment(session, principal, existing.code, changes, commit=False)
                     yield RowOutcome(
-                        line, "updated" if existing.version != version else "unchanged")
+                        line, "updated" if existing.version != version else "unchanged"
+                    )
         except (ValueError, Invalid, Conflict, Forbidden, KeyError) as exc:
             yield RowOutcome(line, "rejected", _explain(exc))
     session.commit()
@@ -580,9 +776,14 @@ def read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     """Rows of a CSV file with the line number each starts on (the header is line 1)."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in ("code", "name", "type", "province") if c not in (reader.fieldnames or [])]
+        missing = [
+            c for c in ("code", "name", "type", "province") if c not in (reader.fieldnames or [])
+        ]
         if missing:
-            raise Invalid("Colonnes manquantes : {columns}", code="missing_columns",
-                          columns=", ".join(missing))
+            raise Invalid(
+                "Colonnes manquantes : {columns}",
+                code="missing_columns",
+                columns=", ".join(missing),
+            )
         for row in reader:
             yield reader.line_num, row

@@ -52,8 +52,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = message.format(**exc.params) if exc.params else message
         if _wants_json(request):
             return JSONResponse(error_body(exc.code, message), status_code=exc.status_code)
-        return render(request, "error.html", {"status": exc.status_code, "message": message,
-                                              "code": exc.code}, status_code=exc.status_code)
+        return render(
+            request,
+            "error.html",
+            {"status": exc.status_code, "message": message, "code": exc.code},
+            status_code=exc.status_code,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -64,9 +68,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = gettext_("Requête invalide : vérifiez les champs indiqués.")
         if _wants_json(request):
             return JSONResponse(error_body("validation_error", message, details), status_code=422)
-        return render(request, "error.html", {"status": 422, "message": message,
-                                              "code": "validation_error", "details": details},
-                      status_code=422)
+        return render(
+            request,
+            "error.html",
+            {"status": 422, "message": message, "code": "validation_error", "details": details},
+            status_code=422,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -75,8 +82,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = gettext_("Page introuvable.") if exc.status_code == 404 else str(exc.detail)
         if _wants_json(request):
             return JSONResponse(error_body(code, message), status_code=exc.status_code)
-        return render(request, "error.html", {"status": exc.status_code, "message": message,
-                                              "code": code}, status_code=exc.status_code)
+        return render(
+            request,
+            "error.html",
+            {"status": exc.status_code, "message": message, "code": code},
+            status_code=exc.status_code,
+        )
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
@@ -103,9 +114,11 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     async def locale_and_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        locale = pick_locale(request.query_params.get("lang"),
-                             request.cookies.get("parcours_lang"),
-                             request.headers.get("accept-language"))
+        locale = pick_locale(
+            request.query_params.get("lang"),
+            request.cookies.get("parcours_lang"),
+            request.headers.get("accept-language"),
+        )
         token = current_locale.set(locale)
         try:
             response = await call_next(request)

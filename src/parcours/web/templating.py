@@ -7,8 +7,8 @@ from importlib import resources
 from typing import Any
 
 from fastapi import Request
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import Response
 
 from parcours import __version__
@@ -47,8 +47,9 @@ templates.env.filters["number"] = _number
 templates.env.filters["fdate"] = _date
 
 
-def render(request: Request, name: str, context: dict[str, Any] | None = None,
-           status_code: int = 200) -> Response:
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> Response:
     locale = current_locale.get()
     user = getattr(request.state, "user", None)
     base = {
@@ -61,5 +62,6 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None,
         "csrf_token": user.csrf_token if user else request.cookies.get("parcours_login_csrf", ""),
         "path": request.url.path,
     }
-    return templates.TemplateResponse(request, name, base | (context or {}),
-                                      status_code=status_code)
+    return templates.TemplateResponse(
+        request, name, base | (context or {}), status_code=status_code
+    )
