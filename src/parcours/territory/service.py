@@ -61,7 +61,7 @@ from parcours.territory.schemas import (
 
 # --- reference data --------------------------------------------------------
 
-REFERENCE = resources.files("parcours.demo") / "data"
+REFERENCE = resources.files("parcours.territory") / "data"
 
 
 def _read_reference(name: str) -> list[dict[str, str]]:
