@@ -1,0 +1,355 @@
+"""The browser-test harness: Debian's Chromium driven by Playwright against a live server.
+
+One server per test process (so ``pytest -n 2`` works): a SQLite file in a
+temporary directory, migrated and filled the way ``make demo`` does it
+(``parcours db upgrade`` then ``parcours demo --seed 7``, through the real
+CLI), served by ``parcours serve`` on a free port. Each test gets a fresh
+browser context (French, 1280×900); when a test fails its screenshot and a
+Playwright trace (``playwright show-trace trace.zip``) are kept.
+
+Playwright cannot download its own browser here, so Chromium is Debian's
+``/usr/bin/chromium`` (``PARCOURS_E2E_CHROMIUM`` overrides). Without it the
+tests are skipped with the reason — except in CI (``CI=true``), where a missing
+browser is a failure, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.e2e.support import DEMO_PASSWORD, REGIONAL_ADMIN, LiveServer
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = os.environ.get("PARCOURS_E2E_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+DEMO_SEED = "7"
+HERE = Path(__file__).parent
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+# --- marking and failure reports ---------------------------------------------------------
+
+_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/e2e is an ``e2e`` test, without each module having to say so."""
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report: pytest.TestReport = yield
+    item.stash.setdefault(_REPORTS, {})[report.when] = report
+    return report  # type: ignore[return-value]
+
+
+def _failed(item: pytest.Item) -> bool:
+    return any(r.failed for r in item.stash.get(_REPORTS, {}).values())
+
+
+# --- the live server ---------------------------------------------------------------------
+
+
+def _parcours_command() -> list[str]:
+    script = Path(sys.executable).with_name("parcours")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "parcours.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _run_cli(args: list[str], env: dict[str, str], log: Path) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
+        [*_parcours_command(), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    with log.open("a", encoding="utf-8") as handle:
+        handle.write(f"$ parcours {' '.join(args)}  (exit {done.returncode})\n")
+        handle.write(done.stdout + done.stderr + "\n")
+    return done
+
+
+def _demo_available(env: dict[str, str]) -> bool:
+    probe = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
+        [*_parcours_command(), "demo", "--help"], env=env, capture_output=True, timeout=60
+    )
+    return probe.returncode == 0
+
+
+def _fallback_region(database_url: str) -> None:
+    """A few establishments and the regional administrator, built through the services.
+
+    TODO(e2e): remove once `parcours demo` lands (src/parcours/demo/); the harness
+    must build its region the way `make demo` does.
+    """
+    from parcours.access import service as access
+    from parcours.access.rules import Role, Scope, ScopeKind, system_principal
+    from parcours.db import make_engine, make_session_factory
+    from parcours.territory import service as territory
+    from parcours.territory.schemas import EstablishmentIn
+
+    rows: list[tuple[str, str, str, str, float, float, list[tuple[str, int]]]] = [
+        ("CHU-TNG", "CHU Mohammed VI de Tanger", "chu", "TNG", 35.73, -5.85, [("cardiology", 60)]),
+        (
+            "HP-TET-01",
+            "Hôpital régional Saniat Rmel",
+            "regional_hospital",
+            "TET",
+            35.57,
+            -5.37,
+            [("cardiology", 20), ("paediatrics", 30)],
+        ),
+        (
+            "HP-TET-02",
+            "Hôpital de proximité Martil",
+            "proximity_hospital",
+            "TET",
+            35.61,
+            -5.27,
+            [("general_surgery", 12)],
+        ),
+        (
+            "HP-HOC-01",
+            "Hôpital Mohammed V d'Al Hoceïma",
+            "provincial_hospital",
+            "HOC",
+            35.25,
+            -3.93,
+            [("general_surgery", 25)],
+        ),
+        (
+            "CSU-TNG-01",
+            "Centre de santé urbain Tanger Medina",
+            "csu_1",
+            "TNG",
+            35.78,
+            -5.81,
+            [("general_medicine", 0)],
+        ),
+        (
+            "CSR-TET-01",
+            "Centre de santé rural Oued Laou",
+            "csr_2",
+            "TET",
+            35.45,
+            -5.09,
+            [("general_medicine", 0), ("deliveries", 4)],
+        ),
+    ]
+    engine = make_engine(database_url)
+    system = system_principal("e2e")
+    with make_session_factory(engine)() as db:
+        for code, name, type_, province, lat, lon, services in rows:
+            territory.create_establishment(
+                db,
+                system,
+                EstablishmentIn(
+                    code=code,
+                    name=name,
+                    type=type_,  # type: ignore[arg-type]
+                    province=province,
+                    latitude=lat,
+                    longitude=lon,
+                    catchment_population=20000,
+                    services=[{"specialty": s, "beds": b} for s, b in services],  # type: ignore[misc]
+                ),
+            )
+        access.create_user(
+            db,
+            system,
+            username=REGIONAL_ADMIN,
+            password=DEMO_PASSWORD,
+            role=Role.REGIONAL_ADMIN,
+            scope=Scope(ScopeKind.GST, frozenset()),
+            full_name="Administrateur régional",
+            province_of=territory.province_of_establishments(db),
+            province_codes={p.code for p in territory.list_provinces(db)},
+        )
+    engine.dispose()
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(
+                f"`parcours serve` exited ({process.returncode}):\n{log.read_text()}",
+                pytrace=False,
+            )
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"{url}/healthz did not answer in 60 s:\n{log.read_text()}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The application served over a demo database, one per test process."""
+    workdir = tmp_path_factory.mktemp("live")
+    database_url = f"sqlite:///{workdir / 'parcours.db'}"
+    log = workdir / "server.log"
+    env = {
+        **os.environ,
+        "PARCOURS_DATABASE_URL": database_url,
+        "PARCOURS_COOKIE_SECURE": "false",
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+    }
+    upgraded = _run_cli(["db", "upgrade"], env, log)
+    assert upgraded.returncode == 0, log.read_text()
+    demo = _demo_available(env)
+    if demo:
+        built = _run_cli(["demo", "--seed", DEMO_SEED], env, log)
+        assert built.returncode == 0, log.read_text()
+    else:
+        _fallback_region(database_url)
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with log.open("ab") as out:
+        process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+            [*_parcours_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_healthy(url, process, log)
+        yield LiveServer(url=url, database_url=database_url, log=log, demo=demo)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# --- the browser -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, started once per test process."""
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where failing tests leave their screenshot and trace (``PARCOURS_E2E_ARTIFACTS``)."""
+    chosen = os.environ.get("PARCOURS_E2E_ARTIFACTS")
+    path = Path(chosen) if chosen else tmp_path_factory.getbasetemp() / "e2e-artifacts"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+NewPage = Callable[..., Page]
+
+
+@pytest.fixture
+def new_page(
+    request: pytest.FixtureRequest, browser: Browser, live_server: LiveServer, artifacts_dir: Path
+) -> Iterator[NewPage]:
+    """Open a page in a fresh context (no cookies); ``new_page(locale="ar", width=390)``.
+
+    Uncaught JavaScript errors and Content-Security-Policy refusals fail the test:
+    either means a page is broken for its user even when its HTML looks right.
+    """
+    opened: list[tuple[BrowserContext, Page, list[str]]] = []
+
+    def _open(locale: str = "fr-FR", width: int = 1280, height: int = 900) -> Page:
+        context = browser.new_context(
+            base_url=live_server.url,
+            locale=locale,
+            viewport={"width": width, "height": height},
+        )
+        context.set_default_timeout(10_000)
+        context.tracing.start(screenshots=True, snapshots=True)
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda exc: problems.append(f"uncaught error: {exc}"))
+        page.on(
+            "console",
+            lambda msg: (
+                problems.append(f"console: {msg.text}")
+                if msg.type == "error" and "Content Security Policy" in msg.text
+                else None
+            ),
+        )
+        opened.append((context, page, problems))
+        return page
+
+    yield _open
+
+    failed = _failed(request.node)
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in request.node.name)
+    for index, (context, page, _) in enumerate(opened):
+        if failed:
+            target = artifacts_dir / f"{name}-{index}"
+            target.mkdir(parents=True, exist_ok=True)
+            try:
+                page.screenshot(path=str(target / "screenshot.png"), full_page=True)
+            except Exception as exc:  # the page may already be gone
+                (target / "screenshot-error.txt").write_text(str(exc))
+            context.tracing.stop(path=str(target / "trace.zip"))
+            shutil.copy(live_server.log, target / "server.log")
+            sys.stderr.write(f"\ne2e artifacts of {request.node.nodeid}: {target}\n")
+        else:
+            context.tracing.stop()
+        context.close()
+    problems = [p for _, _, found in opened for p in found]
+    if problems and not failed:
+        pytest.fail("the browser reported:\n" + "\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def page(new_page: NewPage) -> Page:
+    """A page in a fresh French context, 1280×900, relative URLs against the live server."""
+    return new_page()
