@@ -23,13 +23,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.e2e.support import DEMO_PASSWORD, REGIONAL_ADMIN, LiveServer
+from tests.e2e.support import DEMO_PASSWORD, REGIONAL_ADMIN, LiveServer, NewPage
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = os.environ.get("PARCOURS_E2E_CHROMIUM", "/usr/bin/chromium")
@@ -288,9 +288,6 @@ def artifacts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = Path(chosen) if chosen else tmp_path_factory.getbasetemp() / "e2e-artifacts"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-NewPage = Callable[..., Page]
 
 
 @pytest.fixture

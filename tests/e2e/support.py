@@ -7,6 +7,7 @@ A new journey (patient search, referrals…) needs only the ``page`` fixture and
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,10 @@ REGIONAL_ADMIN = "admin.region"
 
 # What the demo region holds (issue 2): the figures of the reform in Tanger–Tétouan–Al Hoceïma.
 DEMO_COUNTS = {"chu": 1, "hospital": 22, "health_centre": 295}
+
+
+# The ``new_page`` fixture: ``new_page(locale="ar-MA", width=390, height=900) -> Page``.
+NewPage = Callable[..., Page]
 
 
 @dataclass(frozen=True)
