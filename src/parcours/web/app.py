@@ -8,7 +8,8 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -32,6 +33,32 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+
+
+# Swagger UI is vendored under /static (no CDN at run time). Its page needs one inline
+# script, so it gets its own policy: inline script allowed, every fetch kept on this host.
+SWAGGER_ASSETS = "/static/vendor/swagger-ui"
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; "
+    "form-action 'self'; base-uri 'self'"
+)
+
+
+def _install_docs(app: FastAPI) -> None:
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        response = get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/api/openapi.json",
+            title=f"{app.title} — API",
+            swagger_js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_ASSETS}/favicon-32x32.png",
+            # The default validator badge would call validator.swagger.io.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+        response.headers["Content-Security-Policy"] = DOCS_CSP
+        return response
 
 
 def _wants_json(request: Request) -> bool:
@@ -103,7 +130,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         title="Parcours",
         version=__version__,
         description="Système d'information régional unifié du GST",
-        docs_url="/api/docs",
+        docs_url=None,  # served by _install_docs from vendored assets
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -140,4 +167,5 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     from parcours.web.routes import include_routers
 
     include_routers(app)
+    _install_docs(app)
     return app
