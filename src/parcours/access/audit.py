@@ -1,9 +1,10 @@
 """The one path by which every write, and every read of personal data, is recorded.
 
 Entries are chained: each row's hash covers its content and the previous
-row's hash, and ``audit_head`` keeps the newest link. Appending takes the head
-row for update (PostgreSQL) or relies on the ``BEGIN IMMEDIATE`` write lock
-(SQLite), so two concurrent writers can never fork the chain.
+row's hash, and ``audit_head`` keeps the newest link. Appending takes a
+transaction-scoped advisory lock (PostgreSQL) or relies on the ``BEGIN
+IMMEDIATE`` write lock (SQLite), so two concurrent writers can never fork the
+chain, not even while racing to write the very first link.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from parcours.access.models import AuditEvent, AuditHead
 from parcours.access.rules import GENESIS_HASH, ChainBreak, Principal, audit_digest, verify_chain
 from parcours.db import lock_for_update, utcnow
+
+# Any constant shared by every writer: PostgreSQL keys advisory locks by a bigint.
+_APPEND_LOCK_KEY = 0x7061726361756474  # "parcaudt"
 
 
 def _fields(event: AuditEvent) -> dict[str, Any]:
@@ -53,6 +57,9 @@ def record(
     """Append one entry in the caller's transaction: it commits or rolls back with the act."""
     head_query = select(AuditHead).where(AuditHead.id == 1)
     if lock_for_update(session):
+        # A row lock cannot serialise writers while the head row does not exist yet
+        # (both would insert it); an advisory lock held until commit can.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
         head_query = head_query.with_for_update()
     head = session.scalars(head_query).one_or_none()
     prev_hash = head.last_hash if head else GENESIS_HASH
