@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 
 from tests.e2e.support import DEMO_PASSWORD, REGIONAL_ADMIN, LiveServer, NewPage
 
@@ -296,8 +296,11 @@ def new_page(
 ) -> Iterator[NewPage]:
     """Open a page in a fresh context (no cookies); ``new_page(locale="ar", width=390)``.
 
-    Uncaught JavaScript errors and Content-Security-Policy refusals fail the test:
-    either means a page is broken for its user even when its HTML looks right.
+    Uncaught JavaScript errors, Content-Security-Policy refusals and any request
+    to another host fail the test: the first two break a page even when its HTML
+    looks right, and Parcours must work with no internet (no CDN, no web font).
+    Requests to other hosts are also refused, so a test never depends on the
+    network.
     """
     opened: list[tuple[BrowserContext, Page, list[str]]] = []
 
@@ -309,8 +312,14 @@ def new_page(
         )
         context.set_default_timeout(10_000)
         context.tracing.start(screenshots=True, snapshots=True)
-        page = context.new_page()
         problems: list[str] = []
+
+        def _offsite(route: Route) -> None:
+            problems.append(f"request to another host: {route.request.url}")
+            route.abort()
+
+        context.route(lambda url: not url.startswith(live_server.url + "/"), _offsite)
+        page = context.new_page()
         page.on("pageerror", lambda exc: problems.append(f"uncaught error: {exc}"))
         page.on(
             "console",
