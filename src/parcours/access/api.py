@@ -19,6 +19,7 @@ from parcours.access.schemas import (
     UserOut,
     VerifyOut,
 )
+from parcours.errors import Invalid
 from parcours.territory import service as territory
 from parcours.web.deps import SESSION_COOKIE, ApiPrincipal, SessionDep
 
@@ -80,13 +81,22 @@ def list_users(db: SessionDep, principal: ApiPrincipal) -> list[UserOut]:
 
 @router.post("/users", response_model=UserOut, status_code=201)
 def create_user(db: SessionDep, principal: ApiPrincipal, body: UserIn) -> UserOut:
+    codes = frozenset(c.strip().upper() for c in body.scope_codes if c.strip())
+    try:
+        scope = Scope(body.scope_kind, codes)
+    except ValueError as exc:
+        raise Invalid(
+            "Périmètre invalide : « gst » ne nomme aucun code, une province ou un "
+            "établissement en nomme au moins un.",
+            code="invalid_scope",
+        ) from exc
     user = service.create_user(
         db,
         principal,
         username=body.username,
         password=body.password,
         role=body.role,
-        scope=Scope(body.scope_kind, frozenset(c.strip().upper() for c in body.scope_codes)),
+        scope=scope,
         full_name=body.full_name,
         province_of=territory.province_of_establishments(db),
         province_codes={p.code for p in territory.list_provinces(db)},
