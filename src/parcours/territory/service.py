@@ -595,6 +595,9 @@ def update_establishment(
             current=Status(est.status).label,
             target=target.label,
         )
+    if est.status == Status.CLOSED.value and target is not Status.CLOSED:
+        # Reopening: the closing date belongs to the former closure, kept in the history.
+        values["closed_on"] = None
     before = _snapshot(est)
     current = {
         "name": est.name,
