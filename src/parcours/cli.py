@@ -10,6 +10,7 @@ from parcours.access.cli import audit_app, users_app
 from parcours.cli_support import cli_session, console
 from parcours.config import get_settings
 from parcours.db import make_engine
+from parcours.demo.cli import demo
 from parcours.territory.cli import import_establishments
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(import_app, name="import")
 import_app.command("establishments")(import_establishments)
+app.command("demo")(demo)
 
 
 @db_app.command("upgrade")

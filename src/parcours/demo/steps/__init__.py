@@ -1,0 +1,17 @@
+"""The demo's steps, in the order they run.
+
+A later issue adds its step here (patients, pathways, workforce, finance…),
+after the ones it builds on. Steps are never reordered: a database built by an
+earlier version of this list then gains only the new steps.
+"""
+
+from __future__ import annotations
+
+from parcours.demo.pipeline import Step
+from parcours.demo.steps.territory import STEP as TERRITORY
+from parcours.demo.steps.users import STEP as USERS
+
+STEPS: tuple[Step, ...] = (
+    TERRITORY,
+    USERS,
+)
