@@ -698,45 +698,117 @@ class ImportReport:
             self.rejected.append(outcome)
 
 
-def _parse_services(text: str) -> list[dict[str, Any]]:
+def _parse_services(text: str, problems: list[str]) -> list[dict[str, Any]]:
     """``cardiology:20;emergency:12;general_medicine`` → service lines."""
     lines: list[dict[str, Any]] = []
     for part in filter(None, (p.strip() for p in text.split(";"))):
-        specialty, _, beds = part.partition(":")
-        lines.append({"specialty": specialty.strip(), "beds": int(beds) if beds.strip() else 0})
+        specialty, _, beds_text = part.partition(":")
+        specialty, beds_text = specialty.strip(), beds_text.strip()
+        try:
+            beds = int(beds_text) if beds_text else 0
+        except ValueError:
+            problems.append(
+                f"nombre de lits invalide pour {specialty} : « {beds_text} » (entier attendu)"
+            )
+            continue
+        lines.append({"specialty": specialty, "beds": beds})
     return lines
 
 
 def row_to_input(row: dict[str, str]) -> EstablishmentIn:
-    def opt(name: str) -> str | None:
-        value = (row.get(name) or "").strip()
-        return value or None
+    """One CSV row as an establishment; every unreadable cell is named, in French.
 
-    lat, lon, pop = opt("latitude"), opt("longitude"), opt("catchment_population")
-    opened = opt("opened_on")
+    The rejects report is read by people fixing a spreadsheet, so it must not
+    carry Python's or pydantic's English messages.
+    """
+    problems: list[str] = []
+
+    def cell(name: str) -> str:
+        return (row.get(name) or "").strip()
+
+    def required(name: str, missing: str) -> str:
+        value = cell(name)
+        if not value:
+            problems.append(missing)
+        return value
+
+    def number(name: str, label: str, kind: type[float] | type[int]) -> Any:
+        value = cell(name)
+        if not value:
+            return None
+        try:
+            return kind(value)
+        except ValueError:
+            expected = "entier" if kind is int else "nombre"
+            problems.append(f"{label} invalide : « {value} » ({expected} attendu)")
+            return None
+
+    code = required("code", "le code est obligatoire")
+    name = required("name", "le nom est obligatoire")
+    type_text = required("type", "le type est obligatoire")
+    type_: EstablishmentType | None = None
+    if type_text:
+        try:
+            type_ = EstablishmentType(type_text)
+        except ValueError:
+            problems.append(f"type inconnu : « {type_text} »")
+    province = required("province", "la province est obligatoire")
+    latitude = number("latitude", "latitude", float)
+    longitude = number("longitude", "longitude", float)
+    population = number("catchment_population", "population desservie", int)
+    status = Status.OPEN
+    if cell("status"):
+        try:
+            status = Status(cell("status"))
+        except ValueError:
+            problems.append(f"statut inconnu : « {cell('status')} »")
+    opened_on = None
+    if cell("opened_on"):
+        try:
+            opened_on = date.fromisoformat(cell("opened_on"))
+        except ValueError:
+            problems.append(
+                f"date d'ouverture invalide : « {cell('opened_on')} » (AAAA-MM-JJ attendu)"
+            )
+    services = _parse_services(cell("services"), problems)
+    if problems or type_ is None:
+        raise Invalid(
+            "Ligne invalide : {problems}", code="invalid_row", problems="; ".join(problems)
+        )
     return EstablishmentIn(
-        code=(row.get("code") or "").strip(),
-        name=(row.get("name") or "").strip(),
-        type=EstablishmentType((row.get("type") or "").strip()),
-        province=(row.get("province") or "").strip(),
-        town=(row.get("town") or "").strip(),
-        latitude=float(lat) if lat else None,
-        longitude=float(lon) if lon else None,
-        catchment_population=int(pop) if pop else None,
-        status=Status(opt("status") or "open"),
-        opened_on=date.fromisoformat(opened) if opened else None,
-        services=[ServiceIn(**line) for line in _parse_services(row.get("services") or "")],
+        code=code,
+        name=name,
+        type=type_,
+        province=province,
+        town=cell("town"),
+        latitude=latitude,
+        longitude=longitude,
+        catchment_population=population,
+        status=status,
+        opened_on=opened_on,
+        services=[ServiceIn(**line) for line in services],
     )
+
+
+# What remains for pydantic to refuse once the cells are read: lengths and bounds.
+_PYDANTIC_FR = {
+    "string_too_long": "trop long ({max_length} caractères au plus)",
+    "string_too_short": "trop court ({min_length} caractères au moins)",
+    "greater_than_equal": "doit être supérieur ou égal à {ge}",
+    "less_than_equal": "doit être inférieur ou égal à {le}",
+}
 
 
 def _explain(exc: Exception) -> str:
     from pydantic import ValidationError
 
     if isinstance(exc, ValidationError):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'ligne'} : {err['msg']}"
-            for err in exc.errors()
-        )
+        parts = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "ligne"
+            template = _PYDANTIC_FR.get(err["type"], "valeur invalide")
+            parts.append(f"{where} : {template.format(**err.get('ctx', {}))}")
+        return "; ".join(parts)
     if isinstance(exc, Invalid | Conflict | Forbidden):
         return exc.render()
     return str(exc)
