@@ -130,6 +130,13 @@ def locator_map(est: EstablishmentOut, provinces: Sequence[Province]) -> Markup:
     )
 
 
+def _per_10k(count: int, population: int) -> str:
+    """Establishments per 10,000 inhabitants, two decimals (the figures are below one)."""
+    if not population:
+        return "—"
+    return f"{count * 10_000 / population:.2f}".replace(".", ",")
+
+
 # --- overview --------------------------------------------------------------
 
 
@@ -144,9 +151,7 @@ def overview(request: Request, db: SessionDep, user: PageUser) -> Response:
         {
             "province": p,
             "count": summary.by_province.get(p.code, 0),
-            "per_10k": (summary.by_province.get(p.code, 0) * 10_000 / p.population_2024)
-            if p.population_2024
-            else None,
+            "per_10k": _per_10k(summary.by_province.get(p.code, 0), p.population_2024),
         }
         for p in provinces
     ]
@@ -158,6 +163,7 @@ def overview(request: Request, db: SessionDep, user: PageUser) -> Response:
             "types": list(EstablishmentType),
             "care_levels": CARE_LEVEL_LABELS,
             "province_rows": province_rows,
+            "region_per_10k": _per_10k(summary.total, summary.population),
             "map": region_map(points, provinces),
             "legend": [(t, on_map[t]) for t in EstablishmentType if on_map[t]],
             "placed": len(points),

@@ -258,19 +258,6 @@ def render(
                 f"{marker}>{tip}</path>"
             )
         out.append("</g>")
-    if labels:
-        out.append('<g class="places">')
-        for label in labels:
-            x, y = proj.xy(label.lat, label.lon)
-            if label.dot:
-                out.append(f'<circle class="place-dot" cx="{_f(x)}" cy="{_f(y)}" r="2"/>')
-            # Text goes to the side with more room, so that names near the edge stay inside.
-            anchor, dx = ("end", -5) if x > proj.width * 0.8 else ("start", 5)
-            out.append(
-                f'<text class="{escape(label.css_class)}" x="{_f(x + dx)}" y="{_f(y - 4)}"'
-                f' text-anchor="{anchor}">{escape(label.text)}</text>'
-            )
-        out.append("</g>")
     if points:
         out.append('<g class="points">')
         for p in points:
@@ -282,6 +269,20 @@ def render(
                 f' r="{_f(p.radius)}" fill="{escape(p.colour)}">{tip}</circle>'
             )
             out.append(f'<a href="{escape(p.href)}">{circle}</a>' if p.href else circle)
+        out.append("</g>")
+    if labels:
+        # Names on top of the marks (they let clicks through, see the stylesheet).
+        out.append('<g class="places">')
+        for label in labels:
+            x, y = proj.xy(label.lat, label.lon)
+            if label.dot:
+                out.append(f'<circle class="place-dot" cx="{_f(x)}" cy="{_f(y)}" r="2"/>')
+            # Text goes to the side with more room, so that names near the edge stay inside.
+            anchor, dx = ("end", -5) if x > proj.width * 0.8 else ("start", 5)
+            out.append(
+                f'<text class="{escape(label.css_class)}" x="{_f(x + dx)}" y="{_f(y - 4)}"'
+                f' text-anchor="{anchor}">{escape(label.text)}</text>'
+            )
         out.append("</g>")
     km, px = nice_length(proj.km_per_px, proj.width / 4)
     sx, sy = margin, proj.height - margin / 2 - 2
