@@ -52,6 +52,24 @@ def _schema_name() -> str:
     return f"parcours_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2id at a test cost: the production one (64 MiB, 3 passes) takes ~0.15 s a
+    hash and dominated every test that creates a user and signs in.
+
+    Hashes made before the swap (the unknown-user dummy) keep the production
+    parameters, which tests/access/test_passwords.py checks.
+    """
+    from argon2 import PasswordHasher
+
+    from parcours.access import passwords
+
+    original = passwords._HASHER
+    passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._HASHER = original
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
