@@ -20,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -27,9 +28,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 
-from tests.e2e.support import DEMO_PASSWORD, REGIONAL_ADMIN, LiveServer, NewPage
+from tests.e2e.support import LiveServer, NewPage
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = os.environ.get("PARCOURS_E2E_CHROMIUM", "/usr/bin/chromium")
@@ -44,6 +45,9 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 DEMO_SEED = "7"
+# Generous waits: `make test` runs the browser beside the rest of the suite on busy machines.
+TIMEOUT_MS = 15_000
+expect.set_options(timeout=TIMEOUT_MS)
 HERE = Path(__file__).parent
 
 
@@ -105,105 +109,6 @@ def _run_cli(args: list[str], env: dict[str, str], log: Path) -> subprocess.Comp
     return done
 
 
-def _demo_available(env: dict[str, str]) -> bool:
-    probe = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
-        [*_parcours_command(), "demo", "--help"], env=env, capture_output=True, timeout=60
-    )
-    return probe.returncode == 0
-
-
-def _fallback_region(database_url: str) -> None:
-    """A few establishments and the regional administrator, built through the services.
-
-    TODO(e2e): remove once `parcours demo` lands (src/parcours/demo/); the harness
-    must build its region the way `make demo` does.
-    """
-    from parcours.access import service as access
-    from parcours.access.rules import Role, Scope, ScopeKind, system_principal
-    from parcours.db import make_engine, make_session_factory
-    from parcours.territory import service as territory
-    from parcours.territory.schemas import EstablishmentIn
-
-    rows: list[tuple[str, str, str, str, float, float, list[tuple[str, int]]]] = [
-        ("CHU-TNG", "CHU Mohammed VI de Tanger", "chu", "TNG", 35.73, -5.85, [("cardiology", 60)]),
-        (
-            "HP-TET-01",
-            "Hôpital régional Saniat Rmel",
-            "regional_hospital",
-            "TET",
-            35.57,
-            -5.37,
-            [("cardiology", 20), ("paediatrics", 30)],
-        ),
-        (
-            "HP-TET-02",
-            "Hôpital de proximité Martil",
-            "proximity_hospital",
-            "TET",
-            35.61,
-            -5.27,
-            [("general_surgery", 12)],
-        ),
-        (
-            "HP-HOC-01",
-            "Hôpital Mohammed V d'Al Hoceïma",
-            "provincial_hospital",
-            "HOC",
-            35.25,
-            -3.93,
-            [("general_surgery", 25)],
-        ),
-        (
-            "CSU-TNG-01",
-            "Centre de santé urbain Tanger Medina",
-            "csu_1",
-            "TNG",
-            35.78,
-            -5.81,
-            [("general_medicine", 0)],
-        ),
-        (
-            "CSR-TET-01",
-            "Centre de santé rural Oued Laou",
-            "csr_2",
-            "TET",
-            35.45,
-            -5.09,
-            [("general_medicine", 0), ("deliveries", 4)],
-        ),
-    ]
-    engine = make_engine(database_url)
-    system = system_principal("e2e")
-    with make_session_factory(engine)() as db:
-        for code, name, type_, province, lat, lon, services in rows:
-            territory.create_establishment(
-                db,
-                system,
-                EstablishmentIn(
-                    code=code,
-                    name=name,
-                    type=type_,  # type: ignore[arg-type]
-                    province=province,
-                    latitude=lat,
-                    longitude=lon,
-                    catchment_population=20000,
-                    services=[{"specialty": s, "beds": b} for s, b in services],  # type: ignore[misc]
-                ),
-            )
-        access.create_user(
-            db,
-            system,
-            username=REGIONAL_ADMIN,
-            password=DEMO_PASSWORD,
-            role=Role.REGIONAL_ADMIN,
-            scope=Scope(ScopeKind.GST, frozenset()),
-            full_name="Administrateur régional",
-            province_of=territory.province_of_establishments(db),
-            province_codes={p.code for p in territory.list_provinces(db)},
-        )
-    engine.dispose()
-
-
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -237,12 +142,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     }
     upgraded = _run_cli(["db", "upgrade"], env, log)
     assert upgraded.returncode == 0, log.read_text()
-    demo = _demo_available(env)
-    if demo:
-        built = _run_cli(["demo", "--seed", DEMO_SEED], env, log)
-        assert built.returncode == 0, log.read_text()
-    else:
-        _fallback_region(database_url)
+    built = _run_cli(["demo", "--seed", DEMO_SEED], env, log)
+    assert built.returncode == 0, log.read_text()
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -255,7 +156,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         )
     try:
         _wait_healthy(url, process, log)
-        yield LiveServer(url=url, database_url=database_url, log=log, demo=demo)
+        yield LiveServer(url=url, database_url=database_url, log=log)
     finally:
         process.terminate()
         try:
@@ -282,10 +183,15 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def artifacts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where failing tests leave their screenshot and trace (``PARCOURS_E2E_ARTIFACTS``)."""
+def artifacts_dir() -> Path:
+    """Where failing tests leave their screenshot, trace and server log.
+
+    ``PARCOURS_E2E_ARTIFACTS`` chooses; by default a fixed folder under the system's
+    temporary directory, because pytest's own temporary folders rotate away after
+    three runs (and every helper's runs count).
+    """
     chosen = os.environ.get("PARCOURS_E2E_ARTIFACTS")
-    path = Path(chosen) if chosen else tmp_path_factory.getbasetemp() / "e2e-artifacts"
+    path = Path(chosen) if chosen else Path(tempfile.gettempdir()) / "parcours-e2e-artifacts"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -310,7 +216,7 @@ def new_page(
             locale=locale,
             viewport={"width": width, "height": height},
         )
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(TIMEOUT_MS)
         context.tracing.start(screenshots=True, snapshots=True)
         problems: list[str] = []
 
@@ -339,7 +245,8 @@ def new_page(
     for index, (context, page, _) in enumerate(opened):
         if failed:
             target = artifacts_dir / f"{name}-{index}"
-            target.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir(parents=True)
             try:
                 page.screenshot(path=str(target / "screenshot.png"), full_page=True)
             except Exception as exc:  # the page may already be gone

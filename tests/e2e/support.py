@@ -13,9 +13,14 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-# `parcours demo` creates one user per role, all with this password.
+# `parcours demo` creates one user per role, all with this password (src/parcours/demo/).
 DEMO_PASSWORD = "parcours-demo"
 REGIONAL_ADMIN = "admin.region"
+# Other demo accounts, for journeys that need a narrower scope.
+CHU_ADMIN = "admin.chu"  # establishment administrator of CHU-TNG-01
+CLINICIAN_TETOUAN = "medecin.tetouan"  # clinician, province of Tétouan
+ADMISSION_AGENT = "accueil.benimakada"  # admission agent, CSU2-TNG-001
+ANALYST = "analyste.ministere"  # aggregates only
 
 # What the demo region holds (issue 2): the figures of the reform in Tanger–Tétouan–Al Hoceïma.
 DEMO_COUNTS = {"chu": 1, "hospital": 22, "health_centre": 295}
@@ -32,8 +37,6 @@ class LiveServer:
     url: str
     database_url: str
     log: Path
-    # True when the database was built by `parcours demo` (so DEMO_COUNTS hold).
-    demo: bool
 
 
 def sign_in(page: Page, username: str = REGIONAL_ADMIN, password: str = DEMO_PASSWORD) -> None:

@@ -20,7 +20,6 @@ from tests.e2e.support import (
     DEMO_COUNTS,
     DEMO_PASSWORD,
     REGIONAL_ADMIN,
-    LiveServer,
     path_of,
     sign_in,
     sign_out,
@@ -88,7 +87,7 @@ def apply_filters(page: Page, **fields: str) -> None:
 
 
 def test_admin_signs_in_reads_overview_filters_list_and_opens_an_establishment(
-    page: Page, live_server: LiveServer
+    page: Page,
 ) -> None:
     sign_in(page)
     assert path_of(page) == "/overview"
@@ -97,8 +96,7 @@ def test_admin_signs_in_reads_overview_filters_list_and_opens_an_establishment(
     summary = api(page, "/territory/summary")
     for category in ("chu", "hospital", "health_centre"):
         assert kpi(page, category) == summary["by_category"][category], category
-    if live_server.demo:
-        assert {c: kpi(page, c) for c in DEMO_COUNTS} == DEMO_COUNTS
+    assert {c: kpi(page, c) for c in DEMO_COUNTS} == DEMO_COUNTS
 
     # The map places every open establishment with coordinates, inside the drawing.
     everything = all_establishments(page)
@@ -107,8 +105,7 @@ def test_admin_signs_in_reads_overview_filters_list_and_opens_an_establishment(
     expect(region_map).to_be_visible()
     marks = region_map.locator(".establishment")
     assert marks.count() >= len(placed)
-    if live_server.demo:
-        assert marks.count() >= sum(DEMO_COUNTS.values())
+    assert marks.count() >= sum(DEMO_COUNTS.values())
     box = region_map.bounding_box()
     assert box is not None
     assert box["width"] > 200, box
