@@ -374,6 +374,53 @@ def machine() -> dict[str, Any]:
     }
 
 
+def markdown(report: dict[str, Any]) -> str:
+    """The README's tables from a JSON report (``--markdown report.json``)."""
+    backends = [k for k in ("sqlite", "postgresql") if "demo" in report.get(k, {})]
+    lines = ["| | " + " | ".join(backends) + " |", "|---|" + "---|" * len(backends)]
+
+    def row(label: str, cell: Callable[[dict[str, Any]], str]) -> None:
+        lines.append(f"| {label} | " + " | ".join(cell(report[b]) for b in backends) + " |")
+
+    row("version", lambda b: str(b["version"]))
+    row(
+        "demo build: migrate + pipeline (s)",
+        lambda b: f"{b['demo']['migrate_s']} + {b['demo']['pipeline_s']} = {b['demo']['total_s']}",
+    )
+    row(
+        "load of the search set (establishments, s)",
+        lambda b: f"{b['registry']['establishments']} in {b['registry']['load_s']}",
+    )
+    for key, label in (
+        ("search_service", "search, service"),
+        ("search_http", "search, HTTP + token"),
+        ("search_service_proposed_indexes", "search, service, proposed indexes"),
+    ):
+        if all(key in report[b] for b in backends):
+            row(
+                f"{label}: p50 / p95 / mean ms (n)",
+                lambda b, key=key: "{p50_ms} / {p95_ms} / {mean_ms} ({n})".format(
+                    **b[key]["overall"]
+                ),
+            )
+    lines += ["", "Per query, service, p50 / p95 ms (matches):", ""]
+    lines += ["| query | " + " | ".join(backends) + " |", "|---|" + "---|" * len(backends)]
+    labels = list(report[backends[0]]["search_service"]["queries"]) if backends else []
+    for label in labels:
+        cells = []
+        for b in backends:
+            q = report[b]["search_service"]["queries"][label]
+            after = (
+                report[b].get("search_service_proposed_indexes", {}).get("queries", {}).get(label)
+            )
+            cell = f"{q['p50_ms']} / {q['p95_ms']} ({q['matches']})"
+            if after:
+                cell += f" → {after['p50_ms']} / {after['p95_ms']}"
+            cells.append(cell)
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -387,7 +434,13 @@ def main() -> None:
         "--http-rounds", type=int, default=None, help="rounds through HTTP (0: skip)"
     )
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
+    parser.add_argument(
+        "--markdown", type=Path, default=None, help="print the README tables of a JSON report"
+    )
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(args.markdown.read_text(encoding="utf-8"))))
+        return
     size = args.size or (1_000 if args.quick else 10_000)
     rounds = args.rounds or (5 if args.quick else 40)
     http_rounds = args.http_rounds if args.http_rounds is not None else (2 if args.quick else 15)

@@ -116,7 +116,8 @@ def demo(
         if first and first.seed is not None and first.seed != seed:
             console.print(
                 f"[yellow]La graine demandée ({seed}) n'est pas celle de la base ; "
-                "la démo existante est conservée.[/yellow]"
+                "la démo existante est conservée (rien n'est jamais effacé : pour une "
+                "autre graine, pointez PARCOURS_DATABASE_URL vers une base neuve).[/yellow]"
             )
     else:
         for outcome in result.outcomes:
