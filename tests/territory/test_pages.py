@@ -375,3 +375,20 @@ def test_regional_admin_creates_an_establishment(app_client: TestClient, admin: 
     assert again.status_code == 409
     assert "déjà attribué" in parse(again.text).find("div", class_="error").text
     assert parse(again.text).find("input", name="name").get("value") == data["name"]
+
+
+def test_edit_form_of_a_closed_establishment_does_not_reopen_it_by_default(
+    app_client: TestClient, admin: str
+) -> None:
+    app_client.post(
+        "/establishments/DR-HOC-01/close",
+        data={"csrf_token": admin, "closed_on": "2026-01-15", "reason": "regroupement"},
+    )
+    form = edit_form(page(app_client, "/establishments/DR-HOC-01"))
+    assert form["status"] == "closed"
+    reopened = form | {"status": "open", "reason": "réouverture après travaux"}
+    response = app_client.post(
+        "/establishments/DR-HOC-01/edit", data=reopened, follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert app_client.get("/api/v1/establishments/DR-HOC-01").json()["status"] == "open"

@@ -552,8 +552,8 @@ def _may_edit(principal: Principal, est: EstablishmentOut) -> bool:
 
 
 def _status_choices(current: Status) -> list[Status]:
-    """Where the edit form may move the status; closing has its own form."""
-    return [s for s in Status if s is not Status.CLOSED and can_move(current, s)] or [current]
+    """The current status and where the edit form may move it; closing has its own form."""
+    return [s for s in Status if s is current or (s is not Status.CLOSED and can_move(current, s))]
 
 
 def _establishment_page(
