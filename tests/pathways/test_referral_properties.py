@@ -37,8 +37,9 @@ from tests.pathways.region import T0
 
 S = ReferralState
 REDIRECT_TARGETS = ("HR-TET", "HR-TNG", "CHU-TNG")
-FORWARD = (Action.SEND, Action.RECEIVE, Action.ACCEPT, Action.SCHEDULE, Action.ARRIVE)
-FORWARD += (Action.COMPLETE,)
+FORWARD = frozenset(
+    {Action.SEND, Action.RECEIVE, Action.ACCEPT, Action.SCHEDULE, Action.ARRIVE, Action.COMPLETE}
+)
 
 
 def _payloads() -> list[Payload]:
