@@ -165,7 +165,7 @@ class Scope:
 
 def parse_scope(text: str) -> Scope:
     """Read a scope as typed on the command line: ``gst``, ``province:TNG,TET``
-    or ``establishment:HP-TNG-001``."""
+    or ``establishment:HP-TNG-001``. Codes are upper-cased, as stored."""
     text = text.strip()
     if text in ("", "gst"):
         return Scope(ScopeKind.GST)
@@ -174,7 +174,7 @@ def parse_scope(text: str) -> Scope:
         kind = ScopeKind(kind_text)
     except ValueError as exc:
         raise ValueError(f"unknown scope kind {kind_text!r}") from exc
-    values = frozenset(v.strip() for v in values_text.split(",") if v.strip())
+    values = frozenset(v.strip().upper() for v in values_text.split(",") if v.strip())
     return Scope(kind, values)
 
 
