@@ -183,6 +183,8 @@ def test_scope_contains(outer: Scope, inner: Scope, expected: bool) -> None:
         ("province:TNG,TET", PROVINCE_TNG_TET),
         ("province: TNG , TET ,", PROVINCE_TNG_TET),
         ("establishment:HP-TET-01", ONLY_HP_TET),
+        ("province:tng,Tet", PROVINCE_TNG_TET),
+        ("establishment:hp-tet-01", ONLY_HP_TET),
     ],
 )
 def test_parse_scope(text: str, expected: Scope) -> None:
