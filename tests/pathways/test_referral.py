@@ -19,6 +19,7 @@ from parcours.pathways.referral import (
     ReferralState,
     Side,
     TransitionRefused,
+    acting_side,
     apply,
     available_actions,
     choose_side,
@@ -498,3 +499,36 @@ def test_history_problems_detects_broken_histories() -> None:
     assert history_problems([t.event, sent.event, replace(accepted.event, at=T0)])  # time back
     forged = replace(accepted.event, to_state=ReferralState.COMPLETED)
     assert history_problems([t.event, sent.event, forged])  # not a move of the machine
+
+
+def test_acting_side_for_the_service() -> None:
+    where = {"source_province": "HOC", "destination_province": "HOC"}
+    sent = in_state(ReferralState.SENT)  # CSR-HOC-01 → HP-HOC
+    at_hp = _principal(Scope(ScopeKind.ESTABLISHMENT, frozenset({"HP-HOC"})))
+    at_csr = _principal(Scope(ScopeKind.ESTABLISHMENT, frozenset({"CSR-HOC-01"})))
+    province = _principal(Scope(ScopeKind.PROVINCE, frozenset({"HOC"})))
+    elsewhere = _principal(Scope(ScopeKind.PROVINCE, frozenset({"LAR"})))
+    agent = _principal(Scope(ScopeKind.ESTABLISHMENT, frozenset({"HP-HOC"})), Role.ADMISSION_AGENT)
+
+    assert acting_side(at_hp, sent, Action.ACCEPT, **where) is RECV
+    assert acting_side(province, sent, Action.ACCEPT, **where) is RECV
+    assert acting_side(province, sent, Action.CANCEL, **where) is REF
+    assert acting_side(agent, sent, Action.RECEIVE, **where) is RECV  # admission desk
+    refusals = [
+        (at_csr, Action.ACCEPT, "side_not_allowed"),
+        (elsewhere, Action.ACCEPT, "outside_scope"),
+        (agent, Action.ACCEPT, "permission_missing"),
+        (province, Action.EXPIRE, "system_only"),
+    ]
+    for principal, action, code in refusals:
+        with pytest.raises(TransitionRefused) as caught:
+            acting_side(principal, sent, action, **where)
+        assert caught.value.code == code
+        assert caught.value.status_code == 403
+        assert caught.value.render()
+    # A state that forbids the action: the side is given so that apply says why (409).
+    completed = in_state(ReferralState.COMPLETED)
+    side = acting_side(at_csr, completed, Action.ACCEPT, **where)
+    with pytest.raises(TransitionRefused) as caught:
+        apply(completed, Action.ACCEPT, side, T0 + timedelta(days=1), by="x")
+    assert caught.value.code == "terminal_state"

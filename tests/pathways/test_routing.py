@@ -17,6 +17,7 @@ from parcours.pathways.routing import (
     format_beds,
     format_distance,
     format_wait,
+    median_duration,
     propose,
 )
 from tests.pathways.region import BY_CODE, REGION, T0, V1
@@ -183,3 +184,15 @@ def test_format_beds_and_wait() -> None:
     assert format_beds(12) == "12 lits disponibles"
     assert format_wait(6 * DAY) == "délai d'attente médian 6 j"
     assert format_wait(timedelta(hours=5)) == "délai d'attente médian 5 h"
+
+
+def test_median_duration() -> None:
+    assert median_duration([]) is None
+    assert median_duration([3 * DAY, DAY, 10 * DAY]) == 3 * DAY
+    assert median_duration([DAY, 2 * DAY, 4 * DAY, 30 * DAY]) == 3 * DAY
+
+
+def test_a_source_missing_from_the_list_is_still_routed() -> None:
+    region_without_source = [e for e in REGION if e.code != "CSR-HOC-01"]
+    result = propose(SOURCE, "cardiology", Priority.ROUTINE, V1, region_without_source, BASE)
+    assert codes(result)[0] == "HP-HOC"

@@ -289,16 +289,21 @@ class MapIndex:
             )
         return self._offering[specialty]
 
-    def designated(self, source: str, specialty: str, version: MapVersion) -> Designation | None:
-        key = (source, specialty, version.number)
+    def designated(
+        self, source: str | Establishment, specialty: str, version: MapVersion
+    ) -> Designation | None:
+        """Memoised per (source code, specialty, version number): numbers are never reused."""
+        code = source.code if isinstance(source, Establishment) else source
+        key = (code, specialty, version.number)
         if key not in self._cache:
-            self._cache[key] = self._designate(source, specialty, version)
+            found = source if isinstance(source, Establishment) else self.by_code.get(code)
+            self._cache[key] = self._designate(found, specialty, version) if found else None
         return self._cache[key]
 
-    def _designate(self, code: str, specialty: str, version: MapVersion) -> Designation | None:
-        source = self.by_code.get(code)
-        if source is None:
-            return None
+    def _designate(
+        self, source: Establishment, specialty: str, version: MapVersion
+    ) -> Designation | None:
+        code = source.code
         exc = version.exception_for(code, specialty)
         note = ""
         if exc is not None:
@@ -376,8 +381,7 @@ def designated_destination(
 ) -> Designation | None:
     """Where the map sends ``source`` for ``specialty`` (None: nowhere in the region)."""
     index = establishments if isinstance(establishments, MapIndex) else MapIndex(establishments)
-    code = source.code if isinstance(source, Establishment) else source
-    return index.designated(code, specialty, map_version)
+    return index.designated(source, specialty, map_version)
 
 
 def is_along_map(

@@ -386,6 +386,11 @@ REFUSAL_MESSAGES: Mapping[str, str] = MappingProxyType(
         "unknown_specialty": "Spécialité inconnue : {specialty}.",
         "bed_service_required": "Une demande de lit précise le service où le lit est demandé.",
         "unknown_bed_service": "Service demandé inconnu : {specialty}.",
+        "system_only": "L'action « {action} » est réservée au système.",
+        "permission_missing": "Votre rôle ne permet pas l'action « {action} ».",
+        "outside_scope": (
+            "Cette référence ne concerne aucun établissement de votre périmètre ({scope})."
+        ),
     }
 )
 
@@ -408,6 +413,9 @@ REFUSAL_STATUS: Mapping[str, int] = MappingProxyType(
         "unknown_specialty": 422,
         "bed_service_required": 422,
         "unknown_bed_service": 422,
+        "system_only": 403,
+        "permission_missing": 403,
+        "outside_scope": 403,
     }
 )
 
@@ -809,6 +817,50 @@ def choose_side(action: Action, state: ReferralState, sides: Iterable[Side]) -> 
     return None
 
 
+def acting_side(
+    principal: Principal,
+    snapshot: ReferralSnapshot,
+    action: Action,
+    *,
+    source_province: str,
+    destination_province: str,
+) -> Side:
+    """The side ``principal`` acts for, or a refusal (403) saying why they may not act.
+
+    The service calls it before :func:`apply`. When the state does not allow the
+    action at all, any side the user holds is returned so that :func:`apply`
+    answers with the state's refusal (409): "already accepted" tells more than
+    "not your side". EXPIRE is never a user's action: the sweeper passes
+    ``Side.SYSTEM`` to :func:`apply` directly.
+    """
+    rule = RULES[action]
+    if rule.permission is None:
+        raise TransitionRefused("system_only", action=action.label)
+    if not principal.can(rule.permission):
+        raise TransitionRefused("permission_missing", action=action.label)
+    sides = sides_of(
+        principal,
+        source=snapshot.source,
+        source_province=source_province,
+        destination=snapshot.destination,
+        destination_province=destination_province,
+    )
+    if not sides:
+        raise TransitionRefused("outside_scope", scope=principal.scope.describe())
+    if snapshot.state not in rule.allowed:
+        return min(sides)
+    side = choose_side(action, snapshot.state, sides)
+    if side is None:
+        allowed = rule.sides_from(snapshot.state)
+        raise TransitionRefused(
+            "side_not_allowed",
+            action=action.label,
+            allowed=" ou ".join(s.phrase for s in sorted(allowed)),
+            side=" et ".join(s.phrase for s in sorted(sides)),
+        )
+    return side
+
+
 def available_actions(
     snapshot: ReferralSnapshot, sides: Iterable[Side], now: datetime
 ) -> list[Action]:
@@ -1014,6 +1066,7 @@ __all__ = [
     "Side",
     "Transition",
     "TransitionRefused",
+    "acting_side",
     "apply",
     "available_actions",
     "choose_side",

@@ -13,6 +13,7 @@ always give the same order.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -249,6 +250,19 @@ def _reasons(
         reasons.append(format_beds(facts.beds_available))
     reasons.append(format_wait(facts.median_wait))
     return tuple(reasons)
+
+
+def median_duration(durations: Iterable[timedelta]) -> timedelta | None:
+    """The median of waiting times (e.g. sent → appointment over the last 90 days)."""
+    values = sorted(durations)
+    if not values:
+        return None
+    return statistics.median_low(values) if len(values) % 2 else _mid(values)
+
+
+def _mid(values: list[timedelta]) -> timedelta:
+    half = len(values) // 2
+    return (values[half - 1] + values[half]) / 2
 
 
 def format_distance(distance: float | None) -> str:
