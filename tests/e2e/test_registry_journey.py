@@ -211,3 +211,20 @@ def test_arabic_is_right_to_left(page: Page) -> None:
     expect(html).to_have_attribute("dir", "rtl")
     page.goto("/overview?lang=fr")
     expect(html).to_have_attribute("dir", "ltr")
+
+
+def test_a_mark_on_the_map_opens_its_establishment(page: Page) -> None:
+    sign_in(page)
+    marks = page.locator("svg.region-map a:has(.establishment)")
+    pairs = marks.evaluate_all(
+        """links => links.map(a => [
+            a.getAttribute('href'), a.querySelector('.establishment').dataset.code
+        ])"""
+    )
+    assert len(pairs) >= sum(DEMO_COUNTS.values())
+    wrong = [(href, code) for href, code in pairs if href != f"/establishments/{code}"]
+    assert not wrong, wrong[:5]
+    # The CHU is the largest mark: it must be reachable by a click, not hidden under others.
+    marks.filter(has=page.locator('.establishment[data-type="chu"]')).first.click()
+    expect(page).to_have_url(re.compile(r"/establishments/CHU-[A-Z0-9-]+$"))
+    expect(page.locator("h1")).to_contain_text("CHU")
