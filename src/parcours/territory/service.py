@@ -584,7 +584,7 @@ def update_establishment(
         if v is not None or k in ("name_ar", "latitude", "longitude")
     }
     target = values.get("status", Status(est.status))
-    if target is Status.CLOSED:
+    if target is Status.CLOSED and est.status != Status.CLOSED.value:
         raise Conflict(
             "Pour fermer un établissement, utilisez l'action de fermeture.", code="use_close"
         )
