@@ -571,8 +571,8 @@ def update_establishment(
     est = _get(session, code)
     _check_scope(principal, Permission.ESTABLISHMENT_UPDATE, est.code, est.province_code)
     values = changes.model_dump(exclude_unset=True, exclude={"reason"})
-    if "services" in values:
-        values["services"] = changes.services or []
+    if values.get("services") is not None:
+        values["services"] = changes.services  # objects, not dumps; null means no change
     if values.get("province"):
         values["province"] = values["province"].upper()
         _check_scope(principal, Permission.ESTABLISHMENT_UPDATE, est.code, values["province"])
