@@ -814,6 +814,19 @@ def _explain(exc: Exception) -> str:
     return str(exc)
 
 
+def _columns_to_update(row: dict[str, str]) -> set[str]:
+    """The fields a CSV row speaks for: its columns, but an empty status says nothing.
+
+    A field the file does not carry (phone, address, Arabic name, or a column
+    left out) is kept as the application has it, and a blank status must not
+    reopen a closed establishment.
+    """
+    columns = {c for c in IMPORT_COLUMNS if c in row and c != "code"}
+    if not (row.get("status") or "").strip():
+        columns.discard("status")
+    return columns
+
+
 def import_rows(
     session: Session, principal: Principal, rows: Iterable[tuple[int, dict[str, str]]]
 ) -> Iterator[RowOutcome]:
@@ -835,7 +848,7 @@ def import_rows(
                     yield RowOutcome(line, "created")
                 else:
                     changes = EstablishmentUpdate(
-                        **data.model_dump(exclude={"code", "closed_on"}), reason="import CSV"
+                        **data.model_dump(include=_columns_to_update(row)), reason="import CSV"
                     )
                     version = existing.version
                     update_establishment(session, principal, existing.code, changes, commit=False)
