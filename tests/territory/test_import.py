@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from parcours.access.rules import Principal, Role, Scope, ScopeKind, system_prin
 from parcours.errors import Invalid
 from parcours.territory import service
 from parcours.territory.models import Establishment
+from parcours.territory.schemas import CloseIn, EstablishmentUpdate
 from parcours.territory.service import ImportReport, RowOutcome
 
 HEADER = (
@@ -213,3 +215,48 @@ def test_import_report_counts() -> None:
         report.add(outcome)
     assert report.counts == {"created": 2, "rejected": 1}
     assert report.rejected == [RowOutcome(3, "rejected", "non")]
+
+
+def test_reimport_leaves_fields_the_csv_does_not_carry(db: Session) -> None:
+    """Phone, address and the Arabic name are kept up in the application, not in the CSV."""
+    _run(db, GOOD_AND_BAD)
+    service.update_establishment(
+        db,
+        SYSTEM,
+        "HP-LAR-01",
+        EstablishmentUpdate(
+            phone="0539 91 00 00", address="Avenue Hassan II", name_ar="مستشفى للا مريم"
+        ),
+    )
+    outcomes = _run(db, GOOD_AND_BAD)
+    assert outcomes[0].status == "unchanged"
+    db.expire_all()
+    lar = service.get_establishment(db, SYSTEM, "HP-LAR-01")
+    assert (lar.phone, lar.address, lar.name_ar, lar.version) == (
+        "0539 91 00 00",
+        "Avenue Hassan II",
+        "مستشفى للا مريم",
+        2,
+    )
+
+
+def test_reimport_with_fewer_columns_changes_only_those(db: Session) -> None:
+    _run(db, GOOD_AND_BAD)
+    outcomes = _run(
+        db, "code,name,type,province\nHP-LAR-01,Hôpital Lalla Meryem,provincial_hospital,LAR\n"
+    )
+    assert outcomes[0].status == "unchanged"
+    db.expire_all()
+    lar = service.get_establishment(db, SYSTEM, "HP-LAR-01")
+    assert (lar.town, lar.latitude, lar.beds) == ("Larache", 35.19, 35)
+
+
+def test_an_empty_status_cell_does_not_reopen_a_closed_establishment(db: Session) -> None:
+    _run(db, GOOD_AND_BAD)
+    service.close_establishment(
+        db, SYSTEM, "CSR-OUZ-01", CloseIn(closed_on=date(2026, 1, 31), reason="travaux")
+    )
+    outcomes = _run(db, GOOD_AND_BAD)  # CSR-OUZ-01's status cell is empty
+    assert outcomes[2].status == "unchanged"
+    db.expire_all()
+    assert service.get_establishment(db, SYSTEM, "CSR-OUZ-01").status == "closed"

@@ -354,6 +354,37 @@ def test_close_keeps_the_row_its_services_and_history(
     assert caught.value.status_code == 409
 
 
+def test_a_closed_establishment_can_still_be_corrected(
+    db: Session, small_region: dict[str, str]
+) -> None:
+    service.close_establishment(
+        db, SYSTEM, "DR-HOC-01", CloseIn(closed_on=date(2026, 1, 31), reason="travaux")
+    )
+    est = service.update_establishment(
+        db, SYSTEM, "DR-HOC-01", EstablishmentUpdate(phone="0539 80 00 00", reason="annuaire")
+    )
+    assert (est.status, est.closed_on, est.phone, est.version) == (
+        "closed",
+        date(2026, 1, 31),
+        "0539 80 00 00",
+        3,
+    )
+    # Sending its current status along is not a new closing either.
+    est = service.update_establishment(
+        db, SYSTEM, "DR-HOC-01", EstablishmentUpdate(status=Status.CLOSED, town="Beni Bouayach")
+    )
+    assert (est.status, est.town) == ("closed", "Beni Bouayach")
+
+
+def test_services_null_means_no_change(db: Session, small_region: dict[str, str]) -> None:
+    est = service.update_establishment(
+        db, SYSTEM, "CHU-TNG", EstablishmentUpdate(services=None, phone="05")
+    )
+    assert est.version == 2
+    out = service.get_establishment(db, ANALYST, "CHU-TNG")
+    assert [s.specialty for s in out.services] == ["cardiology", "emergency", "neurosurgery"]
+
+
 def test_a_closing_date_before_the_opening_is_refused(db: Session) -> None:
     service.create_establishment(db, SYSTEM, _new())
     with pytest.raises(Invalid):
