@@ -190,10 +190,22 @@ def set_active(
     return user
 
 
-def set_password(session: Session, actor: Principal, username: str, password: str) -> None:
+def set_password(
+    session: Session,
+    actor: Principal,
+    username: str,
+    password: str,
+    *,
+    province_of: Mapping[str, str],
+) -> None:
+    """Change one's own password, or reset another's within what one may grant.
+
+    Resetting a password takes over the account, so an administrator may do it
+    only for a user they could have created (role and scope within their own).
+    """
     user = get_user(session, username)
     if actor.user_id != user.id:
-        require(actor, Permission.USERS_MANAGE)
+        _check_grant(actor, Role(user.role), scope_of(user), province_of)
     if len(password) < MIN_LENGTH:
         raise Invalid(
             "Le mot de passe doit compter au moins {n} caractères.",
@@ -379,12 +391,17 @@ def resolve_token(session: Session, raw: str, ip: str | None = None) -> Principa
     return principal_of(user, "token", ip)
 
 
-def revoke_token(session: Session, actor: Principal, prefix: str) -> None:
+def revoke_token(
+    session: Session, actor: Principal, prefix: str, *, province_of: Mapping[str, str]
+) -> None:
     row = session.scalars(select(ApiToken).where(ApiToken.prefix == prefix)).one_or_none()
     if row is None:
         raise NotFound("Jeton introuvable.", code="token_not_found")
     if row.user_id != actor.user_id:
-        require(actor, Permission.USERS_MANAGE)
+        owner = session.get(User, row.user_id)
+        if owner is None:
+            raise NotFound("Jeton introuvable.", code="token_not_found")
+        _check_grant(actor, Role(owner.role), scope_of(owner), province_of)
     row.revoked_at = utcnow()
     audit.record(session, actor, "token.revoke", "api_token", prefix)
     session.commit()
