@@ -312,7 +312,7 @@ def test_tokens_through_http(app_client: TestClient, db: Session, make_user: Mak
 
     db.execute(update(User).values(active=True))
     db.commit()
-    service.revoke_token(db, system_principal("test"), raw[:12])
+    service.revoke_token(db, system_principal("test"), raw[:12], province_of={})
     response = app_client.get("/api/v1/establishments", headers=bearer)
     assert response.status_code == 401
     assert _error(response) == "token_invalid"

@@ -375,12 +375,14 @@ def test_set_password_resets_the_lock(db: Session, make_user: MakeUser) -> None:
     for _ in range(service.MAX_FAILED_LOGINS):
         with pytest.raises(Unauthenticated):
             service.login(db, "target", "wrong-password")
-    service.set_password(db, system_principal("test"), "target", "un-nouveau-secret")
+    service.set_password(
+        db, system_principal("test"), "target", "un-nouveau-secret", province_of={}
+    )
     service.login(db, "target", "un-nouveau-secret")
     with pytest.raises(Unauthenticated):
         service.login(db, "target", PASSWORD)
     with pytest.raises(Invalid):
-        service.set_password(db, system_principal("test"), "target", "court")
+        service.set_password(db, system_principal("test"), "target", "court", province_of={})
 
 
 # --- API tokens --------------------------------------------------------------
@@ -405,7 +407,7 @@ def test_token_issue_use_and_revoke(db: Session, make_user: MakeUser) -> None:
     )
     assert _events(db, "token.issue")[0].details == {"prefix": raw[:12]}
 
-    service.revoke_token(db, system_principal("test"), raw[:12])
+    service.revoke_token(db, system_principal("test"), raw[:12], province_of={})
     with pytest.raises(Unauthenticated) as caught:
         service.resolve_token(db, raw)
     assert caught.value.code == "token_invalid"
@@ -447,3 +449,49 @@ def test_tokens_for_others_follow_the_grant_rules(
         service.issue_token(db, actor, "regional", province_of=small_region)
     with pytest.raises(NotFound):
         service.issue_token(db, actor, "nobody", province_of=small_region)
+
+
+def test_an_establishment_admin_cannot_reset_a_wider_users_password(
+    db: Session, small_region: dict[str, str], make_user: MakeUser
+) -> None:
+    """Resetting a password is taking over the account: the grant rules apply."""
+    make_user("regional")
+    make_user("tet.admin", Role.ESTABLISHMENT_ADMIN, "establishment:HP-TET-01")
+    make_user("tet.doctor", Role.CLINICIAN, "establishment:HP-TET-01")
+    make_user("hoc.doctor", Role.CLINICIAN, "establishment:HP-HOC-01")
+    actor = _principal(db, "tet.admin")
+    for victim in ("regional", "hoc.doctor"):
+        with pytest.raises(Forbidden):
+            service.set_password(db, actor, victim, "pris-en-main-1", province_of=small_region)
+        db.rollback()
+        service.login(db, victim, PASSWORD)  # unchanged
+    service.set_password(db, actor, "tet.doctor", "nouveau-secret-1", province_of=small_region)
+    service.login(db, "tet.doctor", "nouveau-secret-1")
+    # One's own password needs no grant.
+    service.set_password(db, actor, "tet.admin", "mon-propre-secret", province_of=small_region)
+    service.login(db, "tet.admin", "mon-propre-secret")
+    analyst_doc = _principal(db, "hoc.doctor")
+    with pytest.raises(Forbidden):
+        service.set_password(db, analyst_doc, "tet.doctor", "x" * 12, province_of=small_region)
+
+
+def test_an_establishment_admin_cannot_revoke_a_wider_users_token(
+    db: Session, small_region: dict[str, str], make_user: MakeUser
+) -> None:
+    make_user("regional")
+    make_user("tet.admin", Role.ESTABLISHMENT_ADMIN, "establishment:HP-TET-01")
+    make_user("tet.doctor", Role.CLINICIAN, "establishment:HP-TET-01")
+    regional_token = service.issue_token(
+        db, system_principal("test"), "regional", province_of=small_region
+    )
+    doctor_token = service.issue_token(
+        db, system_principal("test"), "tet.doctor", province_of=small_region
+    )
+    actor = _principal(db, "tet.admin")
+    with pytest.raises(Forbidden):
+        service.revoke_token(db, actor, regional_token[:12], province_of=small_region)
+    db.rollback()
+    assert service.resolve_token(db, regional_token).username == "regional"
+    service.revoke_token(db, actor, doctor_token[:12], province_of=small_region)
+    with pytest.raises(Unauthenticated):
+        service.resolve_token(db, doctor_token)
