@@ -24,8 +24,16 @@ def import_establishments(
 ) -> None:
     """Import establishments from a CSV, idempotent by code; bad rows go to a report."""
     report_path = report or file.with_suffix(".rejects.csv")
-    with file.open(encoding="utf-8-sig") as handle:
-        total = max(sum(1 for _ in handle) - 1, 0)
+    content = file.read_bytes()
+    try:
+        total = max(len(content.decode("utf-8-sig").splitlines()) - 1, 0)
+    except UnicodeDecodeError as exc:
+        line = content[: exc.start].count(b"\n") + 1
+        err_console.print(
+            f"[red]Erreur[/red] : le fichier n'est pas en UTF-8 (ligne {line}) ; "
+            "enregistrez-le au format « CSV UTF-8 »."
+        )
+        raise typer.Exit(code=2) from exc
     outcome = service.ImportReport()
     with cli_session() as db:
         try:
