@@ -263,3 +263,17 @@ def test_audit_verify_detects_a_removed_newest_row(database: Path) -> None:
     result = _run("audit", "verify")
     assert result.exit_code == 1
     assert "tête enregistrée" in result.output
+
+
+def test_import_of_a_non_utf8_file_is_a_clear_error(database: Path, tmp_path: Path) -> None:
+    """A spreadsheet saved as Windows-1252 must not end in a traceback."""
+    source = tmp_path / "latin1.csv"
+    source.write_bytes(
+        (HEADER + "\nHP-LAR-09,Hôpital de Ksar El Kébir,provincial_hospital,LAR,,,,,,,\n").encode(
+            "cp1252"
+        )
+    )
+    result = _run("import", "establishments", str(source))
+    assert result.exit_code == 2, result.output
+    assert "n'est pas en UTF-8 (ligne 2)" in result.output
+    assert "Traceback" not in result.output
