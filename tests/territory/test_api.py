@@ -385,3 +385,30 @@ def test_domain_errors_are_422_with_every_problem(
         "/api/v1/establishments/NOPE-1", json={"phone": "1"}, headers=headers
     )
     assert _error(missing, 404)["code"] == "establishment_not_found"
+
+
+def test_a_write_records_who_when_what_from_where_and_why(
+    app_client: TestClient, db: Session, small_region: dict[str, str], make_user: MakeUser
+) -> None:
+    make_user("regional")
+    headers = _signed_in(app_client, "regional")
+    response = app_client.patch(
+        "/api/v1/establishments/CSU-TNG-01",
+        json={"catchment_population": 25000, "reason": "recensement 2024"},
+        headers=headers,
+    )
+    assert response.status_code == 200
+    page = app_client.get(
+        "/api/v1/audit", params={"entity_type": "establishment", "entity_id": "CSU-TNG-01"}
+    ).json()
+    newest = page["items"][0]
+    assert newest["action"] == "establishment.update"
+    assert (newest["actor"], newest["channel"], newest["ip"]) == (
+        "regional",
+        "session",
+        "testclient",
+    )
+    assert newest["reason"] == "recensement 2024"
+    assert newest["details"] == {"fields": ["catchment_population"]}
+    assert newest["outcome"] == "success"
+    assert newest["occurred_at"] >= page["items"][-1]["occurred_at"]
