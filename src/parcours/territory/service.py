@@ -160,7 +160,7 @@ def specialty_names(session: Session) -> dict[str, str]:
 
 def province_of_establishments(session: Session) -> dict[str, str]:
     """Establishment code → province code, which the access rules need to compare scopes."""
-    rows = session.execute(select(Establishment.code, Establishment.province_code)).tuples()
+    rows = session.execute(select(Establishment.code, Establishment.province_code))
     return dict(rows.all())
 
 
@@ -325,7 +325,7 @@ def map_points(session: Session, principal: Principal) -> list[MapPoint]:
         )
         .where(Establishment.status == Status.OPEN.value, Establishment.latitude.is_not(None))
         .order_by(Establishment.care_level, Establishment.code)
-    ).tuples()
+    )
     return [
         MapPoint(c, n, EstablishmentType(t), float(la), float(lo))
         for c, n, t, la, lo in rows
@@ -341,9 +341,7 @@ def summary(session: Session, principal: Principal) -> Summary:
     def grouped(column: Any) -> dict[str, int]:
         return {
             str(k): int(v)
-            for k, v in session.execute(
-                select(column, func.count()).where(open_).group_by(column)
-            ).tuples()
+            for k, v in session.execute(select(column, func.count()).where(open_).group_by(column))
         }
 
     by_category = {c.value: 0 for c in Category} | grouped(Establishment.category)
@@ -352,7 +350,7 @@ def summary(session: Session, principal: Principal) -> Summary:
         str(k): int(v)
         for k, v in session.execute(
             select(Establishment.status, func.count()).group_by(Establishment.status)
-        ).tuples()
+        )
     }
     provinces = list_provinces(session)
     by_province = {p.code: 0 for p in provinces} | grouped(Establishment.province_code)
