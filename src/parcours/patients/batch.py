@@ -207,7 +207,9 @@ def train(records: Records, *, settings: TrainingSettings | None = None) -> Mode
     # round 2: same exact (precise) birth date
     date_label = np.where((table.precision == 3) & ~table.imprecise, table.compact, -1)
     rounds: tuple[tuple[str, IntArray, tuple[str, ...]], ...] = (
-        ("names", names_label, ("given", "family")),
+        # the given name tells the sex: within these blocks sex agrees for
+        # non-matches too, so it is estimated in the other round only
+        ("names", names_label, ("given", "family", "sex")),
         ("birth_date", date_label, ("birth_date",)),
     )
     for name, labels, blocked in rounds:
@@ -237,6 +239,8 @@ def train(records: Records, *, settings: TrainingSettings | None = None) -> Mode
     for within, block_pairs, blocked in found_rounds:
         recall = 1.0
         for x in blocked:
+            if x == "sex":
+                continue
             f = FIELD_INDEX[x]
             agree = (5, 6) if x in ("given", "family") else (6,)
             recall *= float(model.m[f, list(agree)].sum()) * float(present[f])

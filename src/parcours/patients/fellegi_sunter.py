@@ -20,11 +20,15 @@ Rules come before and after the weight (:func:`decide`):
   agreeing names (rule ``cin``), or the same AMO number with the same given
   name and a compatible birth date (rule ``amo``);
 * never an automatic link when two valid CINs differ (``cin_conflict``), nor
-  when the given names disagree outright (``household``: a parent and a child
-  share a family name, an AMO number, a phone and an address); a **new**
-  person when, besides, the birth dates disagree, or when the family name and
+  when the given names disagree outright or when the fields that tell the
+  members of a household apart (given name, birth date, sex, CIN) bring less
+  than ``PERSON_MIN_BITS`` (``household``: a parent and a child share a family
+  name, an AMO number, a phone and an address, and Fellegi–Sunter, which
+  assumes fields independent, would add them up); a **new** person when the
+  given names disagree and so do the birth dates, or when the family name and
   the exact birth date agree but the given names are different names
-  (``twins``).
+  (``twins``). The household and twins guards are on when the training data
+  shows households (:attr:`Model.households`).
 """
 
 from __future__ import annotations
@@ -114,6 +118,10 @@ M_PRIORS: dict[str, tuple[float, ...]] = {
     "place": (0.30, 0.30, 0.10, 0.30),
 }
 TF_FIELDS = ("given", "family")
+#: fields that tell one member of a household from another, and the evidence
+#: they must give (in bits) for an automatic link when the guards are on
+PERSON_FIELDS = ("given", "birth_date", "sex", "cin")
+PERSON_MIN_BITS = 6.0
 #: no level is impossible for a match: a person changes insurance, phone, address
 M_FLOOR = 0.002
 
@@ -393,15 +401,24 @@ def contributions(model: Model, table: RecordTable, comparison: Comparison) -> F
     for f in range(N_FIELDS):
         out[:, f] = bits[f, levels[:, f]]
     left, right, swapped = comparison.left, comparison.right, comparison.swapped
+    columns = {name: _tf_columns(model, table, name) for name in TF_FIELDS}
     for name in TF_FIELDS:
         f = FIELD_INDEX[name]
-        norm_tf, skel_tf = _tf_columns(model, table, name)
+        norm_tf, skel_tf = columns[name]
         if len(norm_tf) == 0:
             continue
         other = "family" if name == "given" else "given"
         code_a = getattr(table, name)[left]
         code_b = np.where(swapped, getattr(table, other)[right], getattr(table, name)[right])
         tf_a, tf_b = norm_tf[code_a], norm_tf[code_b]
+        if swapped.any() and len(columns[other][0]):
+            # a swapped name is a given name and a family name at once: the
+            # more frequent of the two readings is the cautious one
+            other_norm, other_skel = columns[other]
+            tf_a = np.where(swapped, np.maximum(tf_a, other_norm[code_a]), tf_a)
+            tf_b = np.where(swapped, np.maximum(tf_b, other_norm[code_b]), tf_b)
+            skel_tf = skel_tf.copy()
+            skel_tf = np.maximum(skel_tf, other_skel)
         exact = levels[:, f] == NAME_EXACT
         if exact.any():
             u_value = np.maximum(tf_a, tf_b)[exact]
@@ -474,6 +491,9 @@ def decide(
             & ~cin_agree
         )
         apply(twins, Rule.TWINS, None, NEW)
+        # household evidence alone (family name, AMO, phone, address) never links
+        person_bits = contrib[:, [FIELD_INDEX[x] for x in PERSON_FIELDS]].sum(axis=1)
+        apply((person_bits < PERSON_MIN_BITS) & ~cin_agree, Rule.HOUSEHOLD, REVIEW, None)
     apply(cin_agree & names_rough, Rule.CIN, None, LINK)
     amo_rule = (amo == 2) & (given == NAME_EXACT) & compatible_date & ~cin_conflict
     apply(amo_rule, Rule.AMO, None, LINK)

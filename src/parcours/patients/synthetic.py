@@ -269,6 +269,8 @@ class _Picker:
 
 def _long_tail(rng: random.Random, count: int) -> list[NameForm]:
     names: dict[str, NameForm] = {}
+    distinct_prefixes = len(set(_PREFIXES))
+    count = min(count, distinct_prefixes * len(_ROOTS) * len(_SUFFIXES) // 2)
     while len(names) < count:
         prefix = rng.choice(_PREFIXES)
         root = rng.choice(_ROOTS)
