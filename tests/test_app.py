@@ -74,9 +74,11 @@ def test_unauthenticated_calls_get_401_never_data(
     make_user("nadia", Role.CLINICIAN)
     values = {"code": "CHU-TNG", "username": "nadia"}
     routes = _api_routes(app_client)
+    for name, value in credentials.get("cookies", {}).items():
+        app_client.cookies.set(name, value)
     for method, path in routes:
         url = _fill(path, values)
-        kwargs: dict[str, Any] = dict(credentials)
+        kwargs: dict[str, Any] = {"headers": credentials.get("headers", {})}
         if method in {"POST", "PUT", "PATCH"}:
             kwargs["json"] = {}
         response = app_client.request(method, url, **kwargs)

@@ -183,7 +183,8 @@ def test_logout_needs_the_csrf_token_and_revokes_the_session(
     assert response.headers["location"] == "/login"
     assert app_client.cookies.get(SESSION_COOKIE) is None
     # The old cookie, replayed, no longer opens anything.
-    replay = app_client.get("/api/v1/me", cookies={SESSION_COOKIE: cookie})
+    app_client.cookies.set(SESSION_COOKIE, cookie)
+    replay = app_client.get("/api/v1/me")
     assert replay.status_code == 401
     assert _error(replay) == "session_invalid"
     row = db.scalars(select(UserSession)).one()
