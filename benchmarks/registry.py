@@ -46,7 +46,6 @@ import psycopg
 import sqlalchemy
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from parcours.access import service as access
 from parcours.access.rules import Role, Scope, ScopeKind, system_principal
@@ -145,25 +144,48 @@ def stats(samples_ms: list[float]) -> dict[str, float | int]:
 
 def run_mix(queries: list[Query], rounds: int, one: Callable[[Query], int]) -> dict[str, Any]:
     """Every query ``rounds`` times in a shuffled order; per-query and overall latencies."""
+    return run_variants(queries, rounds, one, {"only": lambda: None})["only"]
+
+
+def run_variants(
+    queries: list[Query],
+    rounds: int,
+    one: Callable[[Query], int],
+    variants: dict[str, Callable[[], None]],
+) -> dict[str, dict[str, Any]]:
+    """The mix under each variant (a function that puts the database in that state).
+
+    Variants alternate round by round, in alternating order, so that a change
+    in the machine's load during the run weighs on all of them alike.
+    """
     rng = random.Random(SEED)
-    per_query: dict[str, list[float]] = {q.label: [] for q in queries}
+    samples: dict[str, dict[str, list[float]]] = {
+        v: {q.label: [] for q in queries} for v in variants
+    }
     totals: dict[str, int] = {}
-    for query in queries:  # warm-up: caches and prepared plans, not measured
-        totals[query.label] = one(query)
-    for _ in range(rounds):
-        order = queries[:]
-        rng.shuffle(order)
-        for query in order:
-            started = time.perf_counter()
-            one(query)
-            per_query[query.label].append((time.perf_counter() - started) * 1000)
-    every = [v for values in per_query.values() for v in values]
+    for enter in variants.values():  # warm-up: caches and prepared plans, not measured
+        enter()
+        for query in queries:
+            totals[query.label] = one(query)
+    names = list(variants)
+    for round_ in range(rounds):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            variants[name]()
+            order = queries[:]
+            rng.shuffle(order)
+            for query in order:
+                started = time.perf_counter()
+                one(query)
+                samples[name][query.label].append((time.perf_counter() - started) * 1000)
     return {
-        "overall": stats(every),
-        "queries": {
-            label: {**stats(values), "matches": totals[label]}
-            for label, values in per_query.items()
-        },
+        name: {
+            "overall": stats([v for values in per_query.values() for v in values]),
+            "queries": {
+                label: {**stats(values), "matches": totals[label]}
+                for label, values in per_query.items()
+            },
+        }
+        for name, per_query in samples.items()
     }
 
 
@@ -262,9 +284,10 @@ def load_registry(engine: Engine, size: int) -> dict[str, Any]:
     }
 
 
-def bench_service(
-    factory: sessionmaker[Session], queries: list[Query], rounds: int
-) -> dict[str, Any]:
+def bench_service(engine: Engine, queries: list[Query], rounds: int) -> dict[str, dict[str, Any]]:
+    """The mix through the use case, as the schema is and with the proposed indexes."""
+    factory = make_session_factory(engine)
+
     def one(query: Query) -> int:
         with factory() as db:
             page = territory.search_establishments(
@@ -272,7 +295,21 @@ def bench_service(
             )
             return page.total
 
-    return run_mix(queries, rounds, one)
+    def as_migrated() -> None:
+        with engine.begin() as conn:
+            for name, _ in PROPOSED_INDEXES:
+                conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+
+    def with_indexes() -> None:
+        with engine.begin() as conn:
+            for name, definition in PROPOSED_INDEXES:
+                conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}"))
+
+    results = run_variants(
+        queries, rounds, one, {"as_migrated": as_migrated, "proposed_indexes": with_indexes}
+    )
+    as_migrated()
+    return results
 
 
 def bench_http(engine: Engine, queries: list[Query], rounds: int) -> dict[str, Any]:
@@ -304,20 +341,13 @@ def bench_http(engine: Engine, queries: list[Query], rounds: int) -> dict[str, A
         return run_mix(queries, rounds, one)
 
 
-# Indexes this benchmark suggests for territory.service.search_establishments; measured
-# on the same data after the baseline, never created by the application itself.
+# Indexes this benchmark suggests for territory.service.search_establishments, as
+# (name, "table (columns)"); created and dropped by the benchmark on its own database,
+# never by the application.
 PROPOSED_INDEXES = (
-    "CREATE INDEX ix_bench_establishment_listing ON establishment (care_level DESC, name, code)",
-    "CREATE INDEX ix_bench_service_specialty ON establishment_service "
-    "(specialty_code, establishment_id)",
+    ("ix_bench_establishment_listing", "establishment (care_level DESC, name, code)"),
+    ("ix_bench_service_specialty", "establishment_service (specialty_code, establishment_id)"),
 )
-
-
-def add_proposed_indexes(engine: Engine) -> None:
-    with engine.begin() as conn:
-        for statement in PROPOSED_INDEXES:
-            conn.execute(text(statement))
-        conn.execute(text("ANALYZE"))
 
 
 def bench_backend(
@@ -332,17 +362,19 @@ def bench_backend(
     with make("registry") as engine:
         result["registry"] = load_registry(engine, size)
         queries = query_mix(size)
-        log(f"[{kind}] recherche (service), {rounds} tours de {len(queries)} requêtes…")
-        result["search_service"] = bench_service(make_session_factory(engine), queries, rounds)
+        log(
+            f"[{kind}] recherche (service), {rounds} tours de {len(queries)} requêtes, "
+            "sans puis avec les index proposés, en alternance…"
+        )
+        service = bench_service(engine, queries, rounds)
+        result["search_service"] = service["as_migrated"]
+        result["search_service_proposed_indexes"] = {
+            "indexes": [f"{name} ON {definition}" for name, definition in PROPOSED_INDEXES],
+            **service["proposed_indexes"],
+        }
         if http_rounds:
             log(f"[{kind}] recherche (HTTP), {http_rounds} tours…")
             result["search_http"] = bench_http(engine, queries, http_rounds)
-        log(f"[{kind}] recherche (service) avec les index proposés…")
-        add_proposed_indexes(engine)
-        result["search_service_proposed_indexes"] = {
-            "indexes": list(PROPOSED_INDEXES),
-            **bench_service(make_session_factory(engine), queries, rounds),
-        }
     return result
 
 
@@ -382,6 +414,9 @@ def markdown(report: dict[str, Any]) -> str:
     def row(label: str, cell: Callable[[dict[str, Any]], str]) -> None:
         lines.append(f"| {label} | " + " | ".join(cell(report[b]) for b in backends) + " |")
 
+    def overall(key: str) -> Callable[[dict[str, Any]], str]:
+        return lambda b: "{p50_ms} / {p95_ms} / {mean_ms} ({n})".format(**b[key]["overall"])
+
     row("version", lambda b: str(b["version"]))
     row(
         "demo build: migrate + pipeline (s)",
@@ -397,12 +432,7 @@ def markdown(report: dict[str, Any]) -> str:
         ("search_service_proposed_indexes", "search, service, proposed indexes"),
     ):
         if all(key in report[b] for b in backends):
-            row(
-                f"{label}: p50 / p95 / mean ms (n)",
-                lambda b, key=key: "{p50_ms} / {p95_ms} / {mean_ms} ({n})".format(
-                    **b[key]["overall"]
-                ),
-            )
+            row(f"{label}: p50 / p95 / mean ms (n)", overall(key))
     lines += ["", "Per query, service, p50 / p95 ms (matches):", ""]
     lines += ["| query | " + " | ".join(backends) + " |", "|---|" + "---|" * len(backends)]
     labels = list(report[backends[0]]["search_service"]["queries"]) if backends else []
