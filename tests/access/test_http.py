@@ -338,9 +338,12 @@ def test_issuing_a_token_through_the_api(
     unknown = app_client.post("/api/v1/users/nobody/tokens", json={}, headers=headers)
     assert unknown.status_code == 404
     assert _error(unknown) == "user_not_found"
-    bad = app_client.post("/api/v1/users/tet.admin/tokens", json={"days": 0}, headers=headers)
-    assert bad.status_code == 422
-    assert _error(bad) == "validation_error"
+    for days in (0, None, 3651):  # every token expires, within ten years
+        bad = app_client.post(
+            "/api/v1/users/tet.admin/tokens", json={"days": days}, headers=headers
+        )
+        assert bad.status_code == 422
+        assert _error(bad) == "validation_error"
 
 
 # --- who am I, users, audit ----------------------------------------------------

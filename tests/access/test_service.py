@@ -388,6 +388,17 @@ def test_set_password_resets_the_lock(db: Session, make_user: MakeUser) -> None:
 # --- API tokens --------------------------------------------------------------
 
 
+def test_a_new_password_ends_the_users_sessions(db: Session, make_user: MakeUser) -> None:
+    make_user("admin")
+    make_user("nurse", Role.CLINICIAN)
+    opened = service.login(db, "nurse", PASSWORD)
+    service.set_password(db, _principal(db, "admin"), "nurse", "un-nouveau-secret", province_of={})
+    with pytest.raises(Unauthenticated):
+        service.resolve_session(db, opened.token)
+    fresh = service.login(db, "nurse", "un-nouveau-secret")
+    assert service.resolve_session(db, fresh.token).principal.username == "nurse"
+
+
 def test_token_issue_use_and_revoke(db: Session, make_user: MakeUser) -> None:
     make_user("system.his", Role.ADMISSION_AGENT)
     raw = service.issue_token(

@@ -311,7 +311,30 @@ def test_a_province_admin_updates_inside_the_province_only(
         service.update_establishment(
             db, TET_PROVINCE_ADMIN, "CSR-TET-01", EstablishmentUpdate(province="HOC")
         )
-    assert caught.value.code == "out_of_scope"
+    assert caught.value.code == "permission_denied"
+
+
+def test_moving_an_establishment_to_another_province_is_regional(
+    db: Session, small_region: dict[str, str]
+) -> None:
+    # An establishment-scoped admin covers its establishment wherever it lies, so the
+    # scope alone would let it move out of its province: the move itself is refused.
+    with pytest.raises(Forbidden) as caught:
+        service.update_establishment(
+            db, TET_ADMIN, "HP-TET-01", EstablishmentUpdate(province="HOC", reason="erreur")
+        )
+    assert caught.value.code == "permission_denied"
+    db.rollback()
+    assert service.get_establishment(db, ANALYST, "HP-TET-01").province == "TET"
+    # Restating the current province is not a move.
+    est = service.update_establishment(
+        db, TET_ADMIN, "HP-TET-01", EstablishmentUpdate(province="tet", phone="0539")
+    )
+    assert (est.province_code, est.version) == ("TET", 2)
+    moved = service.update_establishment(
+        db, SYSTEM, "HP-TET-01", EstablishmentUpdate(province="HOC")
+    )
+    assert moved.province_code == "HOC"
 
 
 def test_reading_needs_no_scope(db: Session, small_region: dict[str, str]) -> None:

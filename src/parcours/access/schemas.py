@@ -45,7 +45,8 @@ class MeOut(BaseModel):
 
 class TokenIn(BaseModel):
     label: str = Field(default="", max_length=120)
-    days: int | None = Field(default=365, ge=1, le=3650)
+    # Every token expires: a forgotten system credential must not live forever.
+    days: int = Field(default=365, ge=1, le=3650)
 
 
 class TokenOut(BaseModel):

@@ -172,12 +172,7 @@ def set_active(
         )
     user.active = active
     if not active:
-        for open_session in session.scalars(
-            select(UserSession).where(
-                UserSession.user_id == user.id, UserSession.revoked_at.is_(None)
-            )
-        ):
-            open_session.revoked_at = utcnow()
+        _revoke_sessions(session, user.id)
     audit.record(
         session,
         actor,
@@ -188,6 +183,13 @@ def set_active(
     )
     session.commit()
     return user
+
+
+def _revoke_sessions(session: Session, user_id: int) -> None:
+    for open_session in session.scalars(
+        select(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+    ):
+        open_session.revoked_at = utcnow()
 
 
 def set_password(
@@ -215,6 +217,8 @@ def set_password(
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
+    # A new password ends the sessions opened with the old one (a stolen one among them).
+    _revoke_sessions(session, user.id)
     audit.record(session, actor, "user.password", "user", username)
     session.commit()
 
@@ -353,7 +357,7 @@ def issue_token(
     username: str,
     *,
     label: str = "",
-    days: int | None = 365,
+    days: int = 365,
     province_of: Mapping[str, str],
 ) -> str:
     """A new bearer token for ``username``; the raw value is shown once and never stored."""
@@ -369,7 +373,7 @@ def issue_token(
             user_id=user.id,
             label=label,
             created_at=now,
-            expires_at=now + timedelta(days=days) if days else None,
+            expires_at=now + timedelta(days=days),
         )
     )
     audit.record(session, actor, "token.issue", "user", username, details={"prefix": raw[:12]})

@@ -573,6 +573,9 @@ def update_establishment(
         values["services"] = changes.services  # objects, not dumps; null means no change
     if values.get("province"):
         values["province"] = values["province"].upper()
+        if values["province"] != est.province_code:
+            # Moving an establishment changes whose scope it falls in: a regional decision.
+            require(principal, Permission.ESTABLISHMENT_CREATE)
         _check_scope(principal, Permission.ESTABLISHMENT_UPDATE, est.code, values["province"])
     if "type" in values and values["type"] is not None and values["type"].value != est.type:
         require(principal, Permission.ESTABLISHMENT_CREATE)  # reclassifying is regional
