@@ -12,6 +12,9 @@ end; skipped with the reason when the server does not answer), it measures:
    pages), each query in its own session as a web request would have it;
 3. ``http``: the same mix through ``GET /api/v1/establishments`` with a bearer
    token (FastAPI TestClient: routing, token check, serialisation, no network).
+4. the service mix again with the indexes this benchmark proposes, the two
+   variants alternating round by round on the same database (the indexes are
+   created and dropped here, on the benchmark's own database only).
 
 The 10,000 establishments are the demo planner's rows scaled up (1 CHU,
 22 hospitals and 9,977 health centres spread like the demo's), written through
