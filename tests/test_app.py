@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -47,7 +47,7 @@ def _fill(path: str, values: dict[str, str]) -> str:
     return re.sub(r"\{([^}]+)\}", value, path)
 
 
-def _assert_401(response: httpx.Response, label: str) -> str:
+def _assert_401(response: httpx2.Response, label: str) -> str:
     assert response.status_code == 401, (label, response.status_code, response.text[:200])
     body: dict[str, Any] = response.json()
     assert set(body) == {"error"}, label

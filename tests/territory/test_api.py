@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from tests.conftest import MakeUser, login
 PROVINCES = {"TNG", "MDF", "TET", "FAN", "LAR", "HOC", "CHE", "OUZ"}
 
 
-def _error(response: httpx.Response, status: int) -> dict[str, Any]:
+def _error(response: httpx2.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"}
