@@ -326,7 +326,7 @@ def test_a_province_admin_updates_inside_the_province_only(
     moved = app_client.patch(
         "/api/v1/establishments/CSR-TET-01", json={"province": "HOC"}, headers=headers
     )
-    assert _error(moved, 403)["code"] == "out_of_scope"
+    assert _error(moved, 403)["code"] == "permission_denied"  # moving is regional
 
 
 def test_an_analyst_writes_nothing(reader: TestClient) -> None:
