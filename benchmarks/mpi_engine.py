@@ -70,9 +70,7 @@ def _prf(true_positive: int, predicted: int, actual: int) -> dict[str, float]:
     return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
 
 
-def link_metrics(
-    links: set[tuple[str, str]], truth: set[tuple[str, str]]
-) -> dict[str, float]:
+def link_metrics(links: set[tuple[str, str]], truth: set[tuple[str, str]]) -> dict[str, float]:
     return _prf(len(links & truth), len(links), len(truth))
 
 
@@ -188,14 +186,10 @@ def _splink_train(linker: Any) -> None:
     linker.training.estimate_parameters_using_expectation_maximisation(
         block_on("given_name", "family_name")
     )
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("birth_date")
-    )
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("birth_date"))
 
 
-def splink_dedupe(
-    records: Sequence[SourceRecord], truth: dict[str, str]
-) -> dict[str, Any]:
+def splink_dedupe(records: Sequence[SourceRecord], truth: dict[str, str]) -> dict[str, Any]:
     from splink import DuckDBAPI, Linker
 
     frame = splink_frame(records)
@@ -234,16 +228,16 @@ def _splink_best_dedupe(scored: Any, ids: list[str], truth: dict[str, str]) -> d
 
 
 def splink_link(
-    records_a: Sequence[SourceRecord], records_b: Sequence[SourceRecord], truth: set[tuple[str, str]]
+    records_a: Sequence[SourceRecord],
+    records_b: Sequence[SourceRecord],
+    truth: set[tuple[str, str]],
 ) -> dict[str, Any]:
     from splink import DuckDBAPI, Linker
 
     frame_a, frame_b = splink_frame(records_a), splink_frame(records_b)
     start = time.perf_counter()
     db = DuckDBAPI()
-    linker = Linker(
-        [db.register(frame_a), db.register(frame_b)], _splink_settings("link_only")
-    )
+    linker = Linker([db.register(frame_a), db.register(frame_b)], _splink_settings("link_only"))
     _splink_train(linker)
     scored = linker.inference.predict(threshold_match_probability=0.01).as_pandas_dataframe()
     elapsed = time.perf_counter() - start
@@ -294,7 +288,9 @@ def engine_dedupe(records: Sequence[SourceRecord], truth: dict[str, str]) -> dic
 
 
 def engine_link(
-    records_a: Sequence[SourceRecord], records_b: Sequence[SourceRecord], truth: set[tuple[str, str]]
+    records_a: Sequence[SourceRecord],
+    records_b: Sequence[SourceRecord],
+    truth: set[tuple[str, str]],
 ) -> dict[str, Any]:
     start = time.perf_counter()
     model = train([*records_a, *records_b])
@@ -343,7 +339,9 @@ def scale_run(records_wanted: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="20000,200000", help="synthetic persons, comma-separated")
+    parser.add_argument(
+        "--sizes", default="20000,200000", help="synthetic persons, comma-separated"
+    )
     parser.add_argument("--scale", type=int, default=0, help="records for the engine-only timing")
     parser.add_argument("--no-splink", action="store_true")
     parser.add_argument("--no-febrl", action="store_true")
