@@ -10,6 +10,17 @@ from sqlalchemy.engine import Engine
 
 HERE = Path(__file__).parent
 
+# Indexes on expressions (``care_level DESC``): SQLite reflects them as plain column
+# indexes and Alembic cannot compare them, so autogenerate would propose dropping them.
+EXPRESSION_INDEXES = frozenset({"ix_establishment_listing"})
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Alembic's filter for autogenerate: leave the expression indexes alone."""
+    return not (type_ == "index" and name in EXPRESSION_INDEXES)
+
 
 def alembic_config(url: str) -> Config:
     config = Config()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from parcours.migrations import include_object
 from parcours.tables import Base
 
 config = context.config
@@ -20,6 +21,7 @@ def run() -> None:
                 connection=conn,
                 target_metadata=target_metadata,
                 render_as_batch=conn.dialect.name == "sqlite",
+                include_object=include_object,
             )
             with context.begin_transaction():
                 context.run_migrations()
@@ -28,6 +30,7 @@ def run() -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

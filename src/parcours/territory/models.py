@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parcours.db import Base, UtcDateTime
@@ -65,6 +75,8 @@ class Establishment(Base):
         Index("ix_establishment_type_province", "type", "province_code"),
         Index("ix_establishment_category", "category"),
         Index("ix_establishment_search_name", "search_name"),
+        # The list's order, so that a page is read from the index instead of a full sort.
+        Index("ix_establishment_listing", text("care_level DESC"), "name", "code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -102,11 +114,13 @@ class EstablishmentService(Base):
     """A specialty offered by an establishment, with its beds (hospitals, some centres)."""
 
     __tablename__ = "establishment_service"
+    # "Who offers this specialty": the filter of the list and, later, of routing.
+    __table_args__ = (
+        Index("ix_establishment_service_specialty", "specialty_code", "establishment_id"),
+    )
 
     establishment_id: Mapped[int] = mapped_column(ForeignKey("establishment.id"), primary_key=True)
-    specialty_code: Mapped[str] = mapped_column(
-        ForeignKey("specialty.code"), primary_key=True, index=True
-    )
+    specialty_code: Mapped[str] = mapped_column(ForeignKey("specialty.code"), primary_key=True)
     beds: Mapped[int] = mapped_column(default=0)
 
     establishment: Mapped[Establishment] = relationship(back_populates="services")
