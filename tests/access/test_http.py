@@ -438,6 +438,14 @@ def test_audit_api_for_the_regional_admin(
     # 6 creations, one user creation and one login
     assert verify["checked"] == 8
     assert app_client.get("/api/v1/audit", params={"limit": 0}).status_code == 422
+    # The action filter takes a dotted family: "auth" finds "auth.login".
+    logins = app_client.get("/api/v1/audit", params={"action": "auth"}).json()
+    assert [e["action"] for e in logins["items"]] == ["auth.login"]
+    exact = app_client.get("/api/v1/audit", params={"action": "establishment.create"}).json()
+    assert exact["total"] == 6
+    assert (
+        app_client.get("/api/v1/audit", params={"action": "establishment.cr"}).json()["total"] == 0
+    )
 
 
 # --- creating users through the API --------------------------------------------

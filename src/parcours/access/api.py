@@ -124,12 +124,19 @@ def list_audit(
     entity_type: Annotated[str | None, Query(max_length=60)] = None,
     entity_id: Annotated[str | None, Query(max_length=120)] = None,
     actor: Annotated[str | None, Query(max_length=120)] = None,
+    action: Annotated[str | None, Query(max_length=60)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> AuditPage:
     service.require(principal, Permission.AUDIT_READ)
     total, events = audit.list_events(
-        db, entity_type=entity_type, entity_id=entity_id, actor=actor, limit=limit, offset=offset
+        db,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        actor=actor,
+        action=action,
+        limit=limit,
+        offset=offset,
     )
     return AuditPage(total=total, items=[audit_out(e) for e in events])
 

@@ -131,6 +131,7 @@ def list_events(
     entity_type: str | None = None,
     entity_id: str | None = None,
     actor: str | None = None,
+    action: str | None = None,
     since: datetime | None = None,
     limit: int = 100,
     offset: int = 0,
@@ -142,6 +143,11 @@ def list_events(
         query = query.where(AuditEvent.entity_id == entity_id)
     if actor:
         query = query.where(AuditEvent.actor == actor)
+    if action:
+        # "person.read" also finds "person.read.emergency": actions are dotted families.
+        query = query.where(
+            (AuditEvent.action == action) | AuditEvent.action.startswith(action + ".")
+        )
     if since:
         query = query.where(AuditEvent.occurred_at >= since)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
