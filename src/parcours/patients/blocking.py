@@ -62,6 +62,10 @@ def _name_keys(given: NameKeys, family: NameKeys, year: str, full: str) -> list[
         first = _first_word(given)
         if first:
             keys.append("nm:" + "|".join(sorted((first, f))))
+        # a compound written in the family field (swapped, then shortened)
+        first = _first_word(family)
+        if first:
+            keys.append("nm:" + "|".join(sorted((g, first))))
     if g and full:
         keys.append(f"gd:{g}:{full}")
     return keys

@@ -133,11 +133,24 @@ def name_levels(table: RecordTable, a: IntArray, b: IntArray) -> LevelArray:
         norms = vocab.norm_text
         left = [norms[i] for i in ua[rest].tolist()]
         right = [norms[i] for i in ub[rest].tolist()]
-        jw = process.cpdist(left, right, scorer=JaroWinkler.normalized_similarity, workers=-1)
+        jw_norm = process.cpdist(left, right, scorer=JaroWinkler.normalized_similarity, workers=-1)
+        plain = vocab.plain_text
+        # typos are judged on the letters as typed too (Haan is close to Hasan;
+        # collapsed to "han" it is not); the skeleton level keeps the normalised
+        # similarity only, so that Hassan / Houssine stay two names
+        jw = np.maximum(
+            jw_norm,
+            process.cpdist(
+                [plain[i] for i in ua[rest].tolist()],
+                [plain[i] for i in ub[rest].tolist()],
+                scorer=JaroWinkler.normalized_similarity,
+                workers=-1,
+            ),
+        )
         level = np.full(len(rest), NAME_DISAGREE, dtype=np.int8)
         level[jw >= JW_SIMILAR] = NAME_SIMILAR
         level[jw >= JW_CLOSE] = NAME_CLOSE
-        level[same_skeleton[rest] & (jw >= JW_SKELETON)] = NAME_SKELETON
+        level[same_skeleton[rest] & (jw_norm >= JW_SKELETON)] = NAME_SKELETON
         vague = np.flatnonzero(level == NAME_DISAGREE)
         if len(vague):
             token_text = vocab.token_text

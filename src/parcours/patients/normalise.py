@@ -356,8 +356,9 @@ class NameKeys:
     """What matching needs of one name field.
 
     ``display`` is the name cleaned for showing (spaces, capitals, original
-    script); ``tokens`` the normalised words; ``norm`` their concatenation (so
-    that "Fatima Zahra" and "Fatimazahra" agree); ``skeleton`` the consonant
+    script); ``plain`` the folded letters; ``tokens`` the normalised words;
+    ``norm`` their concatenation (so that "Fatima Zahra" and "Fatimazahra"
+    agree); ``skeleton`` the consonant
     key of ``norm``; ``token_skeletons`` the skeleton of each word, for partial
     agreement ("Fatima" and "Fatima Zahra") and token-set comparison.
     """
@@ -368,6 +369,10 @@ class NameKeys:
     skeleton: str
     token_skeletons: tuple[str, ...]
     arabic: bool
+    #: the folded letters with particles merged and nothing else changed:
+    #: string similarity on it forgives typos that the rules would amplify
+    #: (Haan → han after collapsing, far from hasan)
+    plain: str = ""
 
     @property
     def blocking_key(self) -> str:
@@ -406,6 +411,7 @@ def name_keys(text: str | None) -> NameKeys:
         skeleton=skeleton(norm),
         token_skeletons=token_skeletons,
         arabic=is_arabic(text),
+        plain="".join(words),
     )
 
 

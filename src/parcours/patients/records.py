@@ -189,6 +189,7 @@ class NameVocabulary:
         self.norm_id: list[int] = []
         self.skel_id: list[int] = []
         self.norm_text: list[str] = []
+        self.plain_text: list[str] = []
         self.token_text: list[str] = []
 
     def code(self, keys: NameKeys) -> int:
@@ -202,6 +203,7 @@ class NameVocabulary:
             self.norm_id.append(self.norms.code(keys.norm))
             self.skel_id.append(self.skeletons.code(keys.skeleton) if keys.skeleton else -1)
             self.norm_text.append(keys.norm)
+            self.plain_text.append(keys.plain or keys.norm)
             self.token_text.append(" ".join(keys.token_skeletons))
         return found
 
