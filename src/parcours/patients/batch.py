@@ -359,47 +359,82 @@ def score_pairs(
     return links, reviews, cannot
 
 
+def connected_components(n: int, left: IntArray, right: IntArray) -> IntArray:
+    """The smallest record index of each record's component (numpy, no Python loop
+    over the links: label propagation with pointer jumping)."""
+    labels = np.arange(n, dtype=np.int64)
+    if len(left) == 0:
+        return labels
+    while True:
+        low = np.minimum(labels[left], labels[right])
+        before = labels.copy()
+        np.minimum.at(labels, left, low)
+        np.minimum.at(labels, right, low)
+        while True:  # pointer jumping: follow each label to its own label
+            jumped = labels[labels]
+            if np.array_equal(jumped, labels):
+                break
+            labels = jumped
+        if np.array_equal(labels, before):
+            return labels
+
+
 def cluster(n: int, links: ScoredPairs, cannot_link: IntArray) -> tuple[IntArray, int]:
     """Merge linked records into persons, strongest link first, under constraints.
 
-    Deterministic links (CIN, AMO) come first, then by decreasing weight. A
-    merge is refused when a pair of records the rules kept apart would end up
-    in the same person. Returns the label of each record and the number of
-    refused merges.
+    Plain connected components first (in numpy); only the components that hold
+    a pair the rules kept apart are rebuilt link by link: deterministic links
+    (CIN, AMO) first, then by decreasing weight, refusing a merge that would put
+    such a pair in one person. Returns the label of each record and the number
+    of refused merges.
     """
-    parent = list(range(n))
+    labels = connected_components(n, links.left, links.right)
+    if len(cannot_link) == 0:
+        return labels, 0
+    conflict = labels[cannot_link[:, 0]] == labels[cannot_link[:, 1]]
+    if not conflict.any():
+        return labels, 0
+    troubled = np.unique(labels[cannot_link[conflict, 0]])
+    in_trouble = np.isin(labels[links.left], troubled)
+    members_of = np.flatnonzero(np.isin(labels, troubled))
+    labels[members_of] = members_of  # rebuilt below
+    sub = ScoredPairs(*(getattr(links, a)[in_trouble] for a in ScoredPairs.__dataclass_fields__))
+    keep = np.isin(cannot_link[:, 0], members_of) | np.isin(cannot_link[:, 1], members_of)
+
+    parent: dict[int, int] = {}
     members: dict[int, list[int]] = {}
     apart: dict[int, set[int]] = {}
-    for a, b in cannot_link.tolist():
+    for a, b in cannot_link[keep].tolist():
         apart.setdefault(a, set()).add(b)
         apart.setdefault(b, set()).add(a)
 
     def find(x: int) -> int:
         root = x
-        while parent[root] != root:
+        while parent.get(root, root) != root:
             root = parent[root]
-        while parent[x] != root:
+        while parent.get(x, x) != root:
             parent[x], x = root, parent[x]
         return root
 
-    deterministic = np.isin(links.rule, [RULES.index(Rule.CIN), RULES.index(Rule.AMO)])
-    order = np.lexsort((-links.weight, ~deterministic))
+    deterministic = np.isin(sub.rule, [RULES.index(Rule.CIN), RULES.index(Rule.AMO)])
+    order = np.lexsort((-sub.weight, ~deterministic))
     refused = 0
     for k in order.tolist():
-        ra, rb = find(int(links.left[k])), find(int(links.right[k]))
+        ra, rb = find(int(sub.left[k])), find(int(sub.right[k]))
         if ra == rb:
             continue
         group_a = members.get(ra) or [ra]
         group_b = members.get(rb) or [rb]
         if len(group_a) < len(group_b):
             ra, rb, group_a, group_b = rb, ra, group_b, group_a
-        if apart and any(find(other) == ra for x in group_b for other in apart.get(x, ())):
+        if any(find(other) == ra for x in group_b for other in apart.get(x, ())):
             refused += 1
             continue
         parent[rb] = ra
         members.pop(rb, None)
         members[ra] = group_a + group_b
-    labels = np.fromiter((find(i) for i in range(n)), dtype=np.int64, count=n)
+    for x in members_of.tolist():
+        labels[x] = find(x)
     return labels, refused
 
 
