@@ -36,17 +36,18 @@ What this module does instead, as small rules each tested alone:
    "Ben Nani" and "Bennani", "Aït Ouali" and "Aitouali" become one word. "Bou"
    inside a word (Boukhari) is never touched. "Abd"/"Abdel"/"Abdou" are joined
    to the following word (Abdel Rahim → abdelrahim).
-3. :func:`strip_attached_article` — an article glued to the word (Elamrani,
-   Errifi, Echchaoui, Ezzahra) is removed.
-4. :func:`canonical_abd` — the "servant of" compounds written a dozen ways
-   (Abderrahim, Abderahim, Abdel Rahim, Abdurrahim; Abdellah, Abdallah,
-   Abdelah) become "abdel" + the divine name.
-5. :func:`collapse_doubles` — doubled letters are single (Bennani / Benani,
-   Mohammed / Mohamed).
-6. :func:`unify_spelling` — spelling variants with no change of sound: ou/w → u,
-   y → i, ph → f, q → k, dj → j, sh → ch, th → t. The result is the
+3. :func:`collapse_doubles` — doubled letters are single (Bennani / Benani,
+   Mohammed / Mohamed, Echchaoui / Echaoui).
+4. :func:`strip_attached_article` — an article glued to the word (Elamrani,
+   Errifi, Echaoui, Ezzahra) is removed.
+5. :func:`unify_spelling` — spelling variants with no change of sound: ou/w → u,
+   y → i, ph → f, q → k, dj → j, sh → ch, th → t.
+6. :func:`canonical_abd` — the "servant of" compounds written a dozen ways
+   (Abderrahim, Abderahim, Abdel Rahim, عبد الرحيم; Abdellah, Abdallah,
+   Abdelah) become "abdel" + the divine name. The words joined are the
    **normalised form** (``norm``), compared for exact agreement with a term
-   frequency, and with Jaro–Winkler.
+   frequency, and with Jaro–Winkler (also on the letters as typed, ``plain``,
+   which forgives typos better).
 7. :func:`skeleton` — the **consonant skeleton**, the key both French
    spellings and Arabic script reach: digraphs to one symbol (ch → x, kh → h,
    gh → g), c → s or k, every vowel dropped (Arabic does not write them, French
