@@ -14,8 +14,13 @@ from parcours.web.svgmap import (
     Line,
     Point,
     Projection,
+    Shape,
+    Symbol,
+    affine,
+    label_box,
     line_widths,
     nice_length,
+    place_label,
     render,
 )
 
@@ -122,9 +127,12 @@ def test_render_draws_points_labels_lines_and_scale() -> None:
     assert circle.get("data-code") == "CHU"
     assert circle.get("data-type") == "chu"
     assert circle.get("fill") == "#c62828"
-    assert circle.findtext(f"{SVG}title") == "CHU <Tanger>"  # escaped in the markup
+    # A link carries the tooltip, which also names it; a mark without link carries its own.
+    assert links[0].findtext(f"{SVG}title") == "CHU <Tanger>"  # escaped in the markup
     assert "&lt;Tanger&gt;" in svg
-    assert len(root.findall(f".//{SVG}circle[@class='point']")) == 1
+    plain = root.findall(f".//{SVG}circle[@class='point']")
+    assert len(plain) == 1
+    assert plain[0].findtext(f"{SVG}title") == "Centre"
     assert [t.text for t in root.findall(f".//{SVG}text[@class='place']")] == ["Al Hoceïma"]
     flows = root.findall(f".//{SVG}path[@class='flow']")
     assert len(flows) == 1
@@ -159,3 +167,113 @@ def test_km_per_px_is_consistent_with_the_degree() -> None:
     _, y_north = proj.xy(36.0, -5.5)
     _, y_south = proj.xy(35.0, -5.5)
     assert (y_south - y_north) * proj.km_per_px == pytest.approx(KM_PER_DEGREE)
+
+
+def test_marks_by_symbol_are_drawn_once_and_placed_by_reference() -> None:
+    symbols = {"s0": Symbol(3, "#2e7d32", hit=6), "s1": Symbol(6, "#c62828")}
+    svg = render(
+        [
+            Point(*TETOUAN, title="Centre", href="/e/C", symbol="s0", data={"code": "C"}),
+            Point(*TANGER, title="Hôpital", href="/e/H", symbol="s1", css_class="big"),
+        ],
+        symbols=symbols,
+    )
+    root = parse(svg)
+    defs = {g.get("id"): g for g in root.findall(f"./{SVG}defs/{SVG}g")}
+    assert set(defs) == {"s0", "s1"}
+    hit, drawn = defs["s0"].findall(f"{SVG}circle")
+    assert (hit.get("r"), hit.get("opacity")) == ("6", "0")  # takes taps, is not seen
+    assert (drawn.get("r"), drawn.get("fill")) == ("3", "#2e7d32")
+    assert len(defs["s1"].findall(f"{SVG}circle")) == 1  # no hit disc asked for
+    uses = root.findall(f".//{SVG}a/{SVG}use")
+    assert [u.get("href") for u in uses] == ["#s0", "#s1"]
+    assert uses[0].get("data-code") == "C"
+    assert uses[1].get("class") == "big"
+    # No colour, radius or stroke repeated on each mark: the symbol has them.
+    assert all(u.get("fill") is None and u.get("r") is None for u in uses)
+    proj = Projection(Bounds.around([TETOUAN, TANGER]), 800, None, 24)
+    x, y = proj.xy(*TETOUAN)
+    assert float(uses[0].get("x") or 0) == pytest.approx(x, abs=0.06)
+    assert float(uses[0].get("y") or 0) == pytest.approx(y, abs=0.06)
+
+
+def test_shapes_are_drawn_under_the_marks_closed_or_open() -> None:
+    coast = [(35.0, -6.2), (35.8, -5.9), (35.2, -3.9)]
+    root = parse(
+        render(
+            [Point(*TETOUAN)],
+            shapes=[Shape([*coast, (34.0, -3.9)], "land"), Shape(coast, "coast", closed=False)],
+        )
+    )
+    children = [(c.tag.removeprefix(SVG), c.get("class")) for c in root]
+    assert children.index(("path", "land")) < children.index(("path", "coast"))
+    assert children.index(("path", "coast")) < children.index(("g", "points"))
+    land = root.find(f"./{SVG}path[@class='land']")
+    coastline = root.find(f"./{SVG}path[@class='coast']")
+    assert land is not None
+    assert coastline is not None
+    assert (land.get("d") or "").startswith("M")
+    assert (land.get("d") or "").endswith("Z")
+    assert not (coastline.get("d") or "").endswith("Z")
+
+
+def test_a_name_goes_to_the_side_free_of_marks() -> None:
+    # Marks crowd the right of the place: the name goes left, where nothing is drawn.
+    crowd = [(x, y, 3.0) for x in range(110, 170, 8) for y in range(80, 110, 6)]
+    dx, dy, anchor = place_label(100, 100, "Tanger", crowd, [], 400, 300)
+    left, top, right, bottom = label_box(100, 100, "Tanger", dx, dy, anchor)
+    assert not any(left - 3 < x < right + 3 and top - 3 < y < bottom + 3 for x, y, _ in crowd)
+    # Nothing around: the preferred spot, above right of the place.
+    assert place_label(100, 100, "Tanger", [], [], 400, 300)[2] == "start"
+    # By the right edge the name turns back inside the drawing.
+    dx, dy, anchor = place_label(395, 100, "Tanger", [], [], 400, 300)
+    assert label_box(395, 100, "Tanger", dx, dy, anchor)[2] <= 400
+
+
+def test_names_avoid_marks_that_a_script_will_add() -> None:
+    marks = [
+        Point(TANGER[0] + 0.004 * i, TANGER[1] + 0.006 * j) for i in range(4) for j in range(4)
+    ]
+    bounds = Bounds(35.6, -6.0, 35.9, -5.6)
+    drawn = parse(render(marks, [Label(*TANGER, "Tanger")], bounds=bounds, width=600))
+    ghost = parse(render((), [Label(*TANGER, "Tanger")], bounds=bounds, width=600, avoid=marks))
+    plain = parse(render((), [Label(*TANGER, "Tanger")], bounds=bounds, width=600))
+
+    def spot(root: ET.Element) -> tuple[str | None, str | None]:
+        text = root.find(f".//{SVG}text[@class='place']")
+        assert text is not None
+        return text.get("x"), text.get("y")
+
+    assert spot(ghost) == spot(drawn) != spot(plain)
+    assert ghost.find(f".//{SVG}g[@class='points']") is None
+
+
+def test_affine_moves_a_point_from_one_map_onto_another() -> None:
+    region = Projection(Bounds(34.7, -6.3, 35.95, -3.7), 900, None, 24)
+    zoom = Projection(Bounds(35.52, -5.95, 35.92, -5.22), 900, None, 24)
+    ax, bx, ay, by = affine(region, zoom)
+    for place in (TANGER, TETOUAN, (35.85, -5.36)):
+        x, y = region.xy(*place)
+        assert (ax * x + bx, ay * y + by) == pytest.approx(zoom.xy(*place), abs=1e-6)
+    assert ax > 3  # the zoom is about 3.5 times larger
+
+
+def test_the_scale_reads_right_to_left_in_arabic_and_the_map_stays_west_left() -> None:
+    root = parse(render([Point(*TANGER), Point(*AL_HOCEIMA)], unit="كلم", direction="rtl"))
+    assert root.get("direction") == "ltr"
+    scale = root.find(f".//{SVG}g[@class='scale']/{SVG}text")
+    assert scale is not None
+    # An isolate in the reader's direction: "50 كلم" shows the number on the right.
+    assert scale.text is not None
+    assert scale.text.startswith("\u2067")
+    assert scale.text.endswith("كلم\u2069")
+    french = parse(render([Point(*TANGER), Point(*AL_HOCEIMA)]))
+    text = french.findtext(f".//{SVG}g[@class='scale']/{SVG}text")
+    assert text is not None
+    assert text.endswith(" km")
+    assert "\u2067" not in text
+
+
+def test_extra_attributes_go_on_the_svg_element_escaped() -> None:
+    root = parse(render([Point(*TANGER)], attrs={"data-affine": '1 2 "3" 4'}))
+    assert root.get("data-affine") == '1 2 "3" 4'

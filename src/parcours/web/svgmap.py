@@ -88,6 +88,18 @@ class Projection:
         return KM_PER_DEGREE / self.scale
 
 
+def affine(source: Projection, target: Projection) -> tuple[float, float, float, float]:
+    """``(ax, bx, ay, by)`` such that a point at ``(x, y)`` on ``source`` is at
+    ``(ax·x + bx, ay·y + by)`` on ``target``: how a browser can redraw one map's marks
+    on another (a zoom) without the page carrying them twice."""
+    x0, y0 = source.xy(source.bounds.north, source.bounds.west)
+    x1, y1 = source.xy(source.bounds.south, source.bounds.east)
+    u0, v0 = target.xy(source.bounds.north, source.bounds.west)
+    u1, v1 = target.xy(source.bounds.south, source.bounds.east)
+    ax, ay = (u1 - u0) / (x1 - x0), (v1 - v0) / (y1 - y0)
+    return ax, u0 - ax * x0, ay, v0 - ay * y0
+
+
 def nice_length(km_per_px: float, max_px: float) -> tuple[float, float]:
     """The longest round distance (1, 2 or 5 × 10ⁿ km) that fits in ``max_px``: (km, px)."""
     limit = km_per_px * max_px
@@ -101,8 +113,28 @@ def nice_length(km_per_px: float, max_px: float) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
+class Symbol:
+    """A mark drawn once in the map's definitions and placed by reference (``<use>``).
+
+    Hundreds of marks then cost a position each instead of a radius, a colour
+    and a stroke, which keeps a regional map light. ``hit`` is the radius of an
+    invisible disc around the mark that takes clicks and taps (0: none); the
+    stroke comes from the ``<use>`` (CSS), so that hovering can change it.
+    """
+
+    radius: float
+    colour: str
+    hit: float = 0.0
+
+
+@dataclass(frozen=True)
 class Point:
-    """A mark: a circle, optionally a link, with a tooltip and ``data-*`` attributes."""
+    """A mark, optionally a link, with a tooltip and ``data-*`` attributes.
+
+    Without ``symbol`` it is a circle of ``radius`` and ``colour``; with one it
+    is a ``<use>`` of the symbol of that key given to :func:`render`. A linked
+    mark has its tooltip on the link, which also names the link.
+    """
 
     lat: float
     lon: float
@@ -112,11 +144,12 @@ class Point:
     href: str | None = None
     css_class: str = "point"
     data: Mapping[str, str] = field(default_factory=dict)
+    symbol: str | None = None
 
 
 @dataclass(frozen=True)
 class Label:
-    """A place name drawn beside a small dot."""
+    """A place name drawn beside a small dot, on the side where it hides the fewest marks."""
 
     lat: float
     lon: float
@@ -136,6 +169,15 @@ class Line:
     title: str = ""
     css_class: str = "flow"
     arrow: bool = True
+
+
+@dataclass(frozen=True)
+class Shape:
+    """An outline, ``(lat, lon)`` pairs: a filled area when closed (land), else a line (coast)."""
+
+    coordinates: Sequence[tuple[float, float]]
+    css_class: str = "land"
+    closed: bool = True
 
 
 def _f(value: float) -> str:
@@ -194,11 +236,125 @@ def _graticule(projection: Projection, step: float) -> list[str]:
     return parts
 
 
+# Where a name may go around its place, in order of preference: (dx, dy, text-anchor).
+LABEL_SPOTS = (
+    (6.0, -5.0, "start"),  # above right
+    (-6.0, -5.0, "end"),  # above left
+    (7.0, 4.0, "start"),  # right
+    (-7.0, 4.0, "end"),  # left
+    (6.0, 13.0, "start"),  # below right
+    (-6.0, 13.0, "end"),  # below left
+    (0.0, -9.0, "middle"),  # above
+    (0.0, 17.0, "middle"),  # below
+    # further out, clear of a town's own cluster of marks
+    (0.0, -24.0, "middle"),
+    (0.0, 32.0, "middle"),
+    (20.0, -16.0, "start"),
+    (-20.0, -16.0, "end"),
+    (20.0, 24.0, "start"),
+    (-20.0, 24.0, "end"),
+    (24.0, 4.0, "start"),
+    (-24.0, 4.0, "end"),
+)
+LABEL_FONT_PX = 12.0  # the stylesheet's size for .place
+LABEL_CHAR_EM = 0.6  # average advance of a bold character, in ems (generous for Arabic)
+
+
+def label_box(
+    x: float, y: float, text: str, dx: float, dy: float, anchor: str
+) -> tuple[float, float, float, float]:
+    """The rectangle (left, top, right, bottom) a name takes when drawn at ``(x + dx, y + dy)``."""
+    width = len(text) * LABEL_FONT_PX * LABEL_CHAR_EM
+    left = x + dx - {"start": 0.0, "middle": width / 2, "end": width}[anchor]
+    baseline = y + dy
+    return left, baseline - LABEL_FONT_PX * 0.8, left + width, baseline + LABEL_FONT_PX * 0.25
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def place_label(
+    x: float,
+    y: float,
+    text: str,
+    marks: Sequence[tuple[float, float, float]],
+    taken: Sequence[tuple[float, float, float, float]],
+    width: float,
+    height: float,
+) -> tuple[float, float, str]:
+    """The spot around ``(x, y)`` where ``text`` covers the fewest marks and names.
+
+    ``marks`` are (x, y, radius) of what is drawn; ``taken`` the boxes of names
+    already placed. A name that would leave the drawing is the last resort.
+    Greedy, one name at a time: a map has a handful of names, not hundreds.
+    """
+    best: tuple[float, tuple[float, float, str]] | None = None
+    for rank, (dx, dy, anchor) in enumerate(LABEL_SPOTS):
+        box = label_box(x, y, text, dx, dy, anchor)
+        cost = rank * 0.01  # ties go to the preferred spot
+        if box[0] < 2 or box[1] < 2 or box[2] > width - 2 or box[3] > height - 2:
+            cost += 1000
+        for other in taken:
+            cost += 100 * _overlap(box, other)
+        for mx, my, r in marks:
+            if box[0] - r < mx < box[2] + r and box[1] - r < my < box[3] + r:
+                cost += 1 + r  # a hospital hidden costs more than a health centre
+        if best is None or cost < best[0]:
+            best = (cost, (dx, dy, anchor))
+    assert best is not None
+    return best[1]
+
+
+def _path(projection: Projection, coordinates: Sequence[tuple[float, float]], closed: bool) -> str:
+    pairs = [projection.xy(lat, lon) for lat, lon in coordinates]
+    if not pairs:
+        return ""
+    (x0, y0), rest = pairs[0], pairs[1:]
+    body = " ".join(f"{_f(x)} {_f(y)}" for x, y in rest)
+    return f"M{_f(x0)} {_f(y0)}" + (f"L{body}" if body else "") + ("Z" if closed else "")
+
+
+def _symbol(key: str, symbol: Symbol) -> str:
+    hit = f'<circle r="{_f(symbol.hit)}" opacity="0"/>' if symbol.hit > 0 else ""
+    return (
+        f'<g id="{escape(key)}" class="symbol">{hit}'
+        f'<circle r="{_f(symbol.radius)}" fill="{escape(symbol.colour)}"/></g>'
+    )
+
+
+def _radius(p: Point, symbols: Mapping[str, Symbol]) -> float:
+    symbol = symbols.get(p.symbol) if p.symbol else None
+    return symbol.radius if symbol else p.radius
+
+
+def _mark(p: Point, x: float, y: float) -> str:
+    data = _attrs((f"data-{k}", v) for k, v in p.data.items())
+    tip = f"<title>{escape(p.title)}</title>" if p.title else ""
+    if p.symbol is not None:
+        css = f' class="{escape(p.css_class)}"' if p.css_class else ""
+        tag = "use"
+        shape = f'<use href="#{escape(p.symbol)}"{css}{data} x="{_f(x)}" y="{_f(y)}"'
+    else:
+        tag = "circle"
+        shape = (
+            f'<circle class="{escape(p.css_class)}"{data} cx="{_f(x)}" cy="{_f(y)}"'
+            f' r="{_f(p.radius)}" fill="{escape(p.colour)}"'
+        )
+    if p.href:
+        return f'<a href="{escape(p.href)}">{tip}{shape}/></a>'
+    return f"{shape}>{tip}</{tag}>" if tip else f"{shape}/>"
+
+
 def render(
     points: Sequence[Point] = (),
     labels: Sequence[Label] = (),
     lines: Sequence[Line] = (),
     *,
+    shapes: Sequence[Shape] = (),
+    symbols: Mapping[str, Symbol] | None = None,
     bounds: Bounds | None = None,
     width: float = 800,
     height: float | None = None,
@@ -206,15 +362,24 @@ def render(
     css_class: str = "map",
     title: str = "",
     unit: str = "km",
+    direction: str = "ltr",
     graticule: float | None = 0.5,
+    attrs: Mapping[str, str] | None = None,
+    avoid: Sequence[Point] = (),
 ) -> Markup:
-    """The SVG element for points, labels and lines, framed on ``bounds``.
+    """The SVG element for shapes, points, labels and lines, framed on ``bounds``.
 
     Without ``bounds`` the frame is the box around every point, label and line
-    end. Points are drawn in the order given (put the important ones last, on
-    top); a point with ``href`` is wrapped in a link. ``unit`` is the label of
-    kilometres in the reader's language for the scale bar. ``graticule`` is the
-    spacing in degrees of the latitude/longitude grid, or None for none.
+    end (shapes do not count: a coast runs off the map). Points are drawn in
+    the order given (put the important ones last, on top); a point with
+    ``href`` is wrapped in a link. ``symbols`` are the marks points may refer
+    to by key; keys are element ids, unique in the page. ``unit`` is the label
+    of kilometres in the reader's language for the scale bar, written in the
+    reader's ``direction`` (the map itself stays west-left whatever the
+    language). ``graticule`` is the spacing in degrees of the
+    latitude/longitude grid, or None for none. ``attrs`` are more attributes
+    of the ``<svg>`` element (``data-*`` for a script). ``avoid`` are marks
+    that are not drawn here (a script adds them) but that names keep clear of.
     """
     if bounds is None:
         coords = [(p.lat, p.lon) for p in points] + [(lb.lat, lb.lon) for lb in labels]
@@ -222,24 +387,32 @@ def render(
             coords += [line.start, line.end]
         bounds = Bounds.around(coords)
     proj = Projection(bounds, width, height, margin)
+    symbols = symbols or {}
     out: list[str] = []
     title_id = f"{css_class.split()[0]}-title"
     out.append(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="{escape(css_class)}"'
         f' viewBox="0 0 {_f(proj.width)} {_f(proj.height)}" role="img" direction="ltr"'
         + (f' aria-labelledby="{title_id}"' if title else "")
+        + _attrs((attrs or {}).items())
         + ">"
     )
     if title:
         out.append(f'<title id="{title_id}">{escape(title)}</title>')
+    defs = [_symbol(key, symbol) for key, symbol in symbols.items()]
     if lines:
-        out.append(
-            "<defs>"
+        defs.append(
             '<marker id="arrow" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="4"'
             ' markerHeight="4" orient="auto-start-reverse">'
-            '<path d="M0 0L10 5L0 10z" fill="context-stroke"/></marker></defs>'
+            '<path d="M0 0L10 5L0 10z" fill="context-stroke"/></marker>'
         )
+    if defs:
+        out.append("<defs>" + "".join(defs) + "</defs>")
     out.append(f'<rect class="frame" width="{_f(proj.width)}" height="{_f(proj.height)}"/>')
+    for shape in shapes:
+        d = _path(proj, shape.coordinates, shape.closed)
+        if d:
+            out.append(f'<path class="{escape(shape.css_class)}" d="{d}"/>')
     if graticule:
         out.append('<g class="graticule">' + "".join(_graticule(proj, graticule)) + "</g>")
     if lines:
@@ -258,37 +431,46 @@ def render(
                 f"{marker}>{tip}</path>"
             )
         out.append("</g>")
-    if points:
+    placed = [(proj.xy(p.lat, p.lon), p) for p in points]
+    label_xy = [(proj.xy(label.lat, label.lon), label) for label in labels]
+    dots = [(x, y) for (x, y), label in label_xy if label.dot]
+    if dots:
+        # Under the marks: a town's dot must not hide the establishments around it.
+        out.append(
+            '<g class="place-dots">'
+            + "".join(f'<circle cx="{_f(x)}" cy="{_f(y)}" r="2"/>' for x, y in dots)
+            + "</g>"
+        )
+    if placed:
         out.append('<g class="points">')
-        for p in points:
-            x, y = proj.xy(p.lat, p.lon)
-            data = _attrs((f"data-{k}", v) for k, v in p.data.items())
-            tip = f"<title>{escape(p.title)}</title>" if p.title else ""
-            circle = (
-                f'<circle class="{escape(p.css_class)}"{data} cx="{_f(x)}" cy="{_f(y)}"'
-                f' r="{_f(p.radius)}" fill="{escape(p.colour)}">{tip}</circle>'
-            )
-            out.append(f'<a href="{escape(p.href)}">{circle}</a>' if p.href else circle)
+        out.extend(_mark(p, x, y) for (x, y), p in placed)
         out.append("</g>")
-    if labels:
-        # Names on top of the marks (they let clicks through, see the stylesheet).
+    if label_xy:
+        # Names on top of the marks (they let clicks through, see the stylesheet), each on
+        # the side where it hides the fewest marks, with a white halo from the stylesheet.
+        marks = [(x, y, _radius(p, symbols)) for (x, y), p in placed]
+        marks += [(*proj.xy(p.lat, p.lon), _radius(p, symbols)) for p in avoid]
+        taken: list[tuple[float, float, float, float]] = []
         out.append('<g class="places">')
-        for label in labels:
-            x, y = proj.xy(label.lat, label.lon)
-            if label.dot:
-                out.append(f'<circle class="place-dot" cx="{_f(x)}" cy="{_f(y)}" r="2"/>')
-            # Text goes to the side with more room, so that names near the edge stay inside.
-            anchor, dx = ("end", -5) if x > proj.width * 0.8 else ("start", 5)
+        for (x, y), label in label_xy:
+            dx, dy, anchor = place_label(x, y, label.text, marks, taken, proj.width, proj.height)
+            taken.append(label_box(x, y, label.text, dx, dy, anchor))
+            anchor_attr = "" if anchor == "start" else f' text-anchor="{anchor}"'
             out.append(
-                f'<text class="{escape(label.css_class)}" x="{_f(x + dx)}" y="{_f(y - 4)}"'
-                f' text-anchor="{anchor}">{escape(label.text)}</text>'
+                f'<text class="{escape(label.css_class)}" x="{_f(x + dx)}" y="{_f(y + dy)}"'
+                f"{anchor_attr}>{escape(label.text)}</text>"
             )
         out.append("</g>")
     km, px = nice_length(proj.km_per_px, proj.width / 4)
     sx, sy = margin, proj.height - margin / 2 - 2
+    # Right to left, "50 كلم" must read number first from the right: the label is isolated
+    # in the reader's direction (RLI … PDI), its left edge just after the bar either way.
+    scale_label = f"{km:g} {unit}"
+    if direction == "rtl":
+        scale_label = f"\u2067{scale_label}\u2069"
     out.append(
         f'<g class="scale"><path d="M{_f(sx)} {_f(sy - 5)}V{_f(sy)}H{_f(sx + px)}V{_f(sy - 5)}"'
-        f' fill="none"/><text x="{_f(sx + px + 4)}" y="{_f(sy)}">{km:g} {escape(unit)}</text></g>'
+        f' fill="none"/><text x="{_f(sx + px + 4)}" y="{_f(sy)}">{escape(scale_label)}</text></g>'
     )
     out.append("</svg>")
     return Markup("".join(out))  # noqa: S704 - every text and attribute above is escaped
