@@ -104,6 +104,11 @@ class Comparison:
         return len(self.left)
 
 
+def _workers(pairs: int) -> int:
+    """All cores for a batch; one for a handful (threads cost more than they give)."""
+    return -1 if pairs >= 20_000 else 1
+
+
 def _unique_pairs(a: IntArray, b: IntArray, size: int) -> tuple[IntArray, IntArray, IntArray]:
     """Distinct unordered (a, b) value pairs and, for each input pair, its row."""
     low = np.minimum(a, b)
@@ -133,7 +138,9 @@ def name_levels(table: RecordTable, a: IntArray, b: IntArray) -> LevelArray:
         norms = vocab.norm_text
         left = [norms[i] for i in ua[rest].tolist()]
         right = [norms[i] for i in ub[rest].tolist()]
-        jw_norm = process.cpdist(left, right, scorer=JaroWinkler.normalized_similarity, workers=-1)
+        jw_norm = process.cpdist(
+            left, right, scorer=JaroWinkler.normalized_similarity, workers=_workers(len(ua))
+        )
         plain = vocab.plain_text
         # typos are judged on the letters as typed too (Haan is close to Hasan;
         # collapsed to "han" it is not); the skeleton level keeps the normalised
@@ -144,7 +151,7 @@ def name_levels(table: RecordTable, a: IntArray, b: IntArray) -> LevelArray:
                 [plain[i] for i in ua[rest].tolist()],
                 [plain[i] for i in ub[rest].tolist()],
                 scorer=JaroWinkler.normalized_similarity,
-                workers=-1,
+                workers=_workers(len(ua)),
             ),
         )
         level = np.full(len(rest), NAME_DISAGREE, dtype=np.int8)
@@ -156,7 +163,9 @@ def name_levels(table: RecordTable, a: IntArray, b: IntArray) -> LevelArray:
             token_text = vocab.token_text
             tl = [token_text[i] for i in ua[rest[vague]].tolist()]
             tr = [token_text[i] for i in ub[rest[vague]].tolist()]
-            token_set = process.cpdist(tl, tr, scorer=fuzz.token_set_ratio, workers=-1)
+            token_set = process.cpdist(
+                tl, tr, scorer=fuzz.token_set_ratio, workers=_workers(len(ua))
+            )
             nonempty = np.array([bool(x and y) for x, y in zip(tl, tr, strict=True)])
             level[vague[(token_set >= 100.0) & nonempty]] = NAME_PARTIAL
         levels[rest] = level
@@ -245,7 +254,7 @@ def place_levels(table: RecordTable, a: IntArray, b: IntArray) -> LevelArray:
             [values[i] for i in ua.tolist()],
             [values[i] for i in ub.tolist()],
             scorer=fuzz.token_set_ratio,
-            workers=-1,
+            workers=_workers(len(ua)),
         )
         similar[idx] = (scores >= ADDRESS_SIMILAR)[inverse]
     level = np.where(both_commune | both_address, 1, 0)
