@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from importlib import resources
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
@@ -22,6 +20,7 @@ from parcours.db import make_engine, make_session_factory
 from parcours.errors import DomainError
 from parcours.web.deps import LoginRequired
 from parcours.web.i18n import current_locale, gettext_, pick_locale
+from parcours.web.static_files import STATIC_DIR, CachedStaticFiles, asset_url
 from parcours.web.templating import render
 
 SECURITY_HEADERS = {
@@ -37,7 +36,7 @@ SECURITY_HEADERS = {
 
 # Swagger UI is vendored under /static (no CDN at run time). Its page needs one inline
 # script, so it gets its own policy: inline script allowed, every fetch kept on this host.
-SWAGGER_ASSETS = "/static/vendor/swagger-ui"
+SWAGGER_ASSETS = "vendor/swagger-ui"
 DOCS_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; "
@@ -51,9 +50,9 @@ def _install_docs(app: FastAPI) -> None:
         response = get_swagger_ui_html(
             openapi_url=app.openapi_url or "/api/openapi.json",
             title=f"{app.title} — API",
-            swagger_js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
-            swagger_css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{SWAGGER_ASSETS}/favicon-32x32.png",
+            swagger_js_url=asset_url(f"{SWAGGER_ASSETS}/swagger-ui-bundle.js"),
+            swagger_css_url=asset_url(f"{SWAGGER_ASSETS}/swagger-ui.css"),
+            swagger_favicon_url=asset_url(f"{SWAGGER_ASSETS}/favicon-32x32.png"),
             # The default validator badge would call validator.swagger.io.
             swagger_ui_parameters={"validatorUrl": None},
         )
@@ -161,8 +160,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     _install_error_handlers(app)
-    static_dir = str(resources.files("parcours.web") / "static")
-    app.mount("/static", StaticFiles(directory=static_dir), name="static")
+    # Long-lived caching of versioned asset URLs: see parcours.web.static_files.
+    app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
 
     from parcours.web.routes import include_routers
 
