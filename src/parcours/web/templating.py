@@ -14,6 +14,8 @@ from starlette.responses import Response
 from parcours import __version__
 from parcours.config import get_settings
 from parcours.web.i18n import LOCALES, current_locale, direction, gettext_, ngettext_
+from parcours.web.place_names import place_name
+from parcours.web.static_files import asset_url
 
 TEMPLATES_DIR = str(resources.files("parcours.web") / "templates")
 
@@ -45,6 +47,10 @@ def _date(value: date | datetime | None) -> str:
 
 templates.env.filters["number"] = _number
 templates.env.filters["fdate"] = _date
+# Place names of the region in the reader's language (``_()`` would mark data as safe markup).
+templates.env.filters["place"] = place_name
+# Every asset URL carries its version, so that it can be cached for a year (static_files.py).
+templates.env.globals["asset"] = asset_url
 
 
 def render(
