@@ -76,7 +76,7 @@ def test_overview_shows_counts_tables_and_one_mark_per_placed_establishment(
     assert kpi["total"] == "6"
     assert re.sub(r"\D", "", kpi["beds"]) == str(60 + 40 + 30 + 20 + 30 + 25 + 20 + 4)
     svg = doc.find("svg", class_="region-map")
-    marks = svg.find_all("circle", class_="establishment")
+    marks = svg.find_all(class_="establishment")
     assert sorted(m.get("data-code") or "" for m in marks) == [
         "CHU-TNG", "CSR-TET-01", "CSU-TNG-01", "DR-HOC-01", "HP-HOC-01", "HP-TET-01",
     ]  # fmt: skip
@@ -84,12 +84,30 @@ def test_overview_shows_counts_tables_and_one_mark_per_placed_establishment(
         assert mark.parent is not None
         assert mark.parent.tag == "a"
         assert mark.parent.get("href") == f"/establishments/{mark.get('data-code')}"
-        assert mark.find_all("title")
+        assert mark.parent.find("title").text  # the tooltip, and the link's name
+    # Centres are drawn first, hospitals over them, the CHU last (on top).
+    order = [m.get("data-code") for m in marks]
+    assert order[-1] == "CHU-TNG"
+    assert max(order.index(c) for c in ("CSR-TET-01", "CSU-TNG-01", "DR-HOC-01")) < min(
+        order.index(h) for h in ("HP-HOC-01", "HP-TET-01")
+    )
     chu = next(m for m in marks if m.get("data-code") == "CHU-TNG")
     centre = next(m for m in marks if m.get("data-code") == "CSU-TNG-01")
     assert chu.get("data-type") == "chu"
-    assert float(chu.get("r") or 0) > float(centre.get("r") or 0)  # hospitals drawn larger
-    assert chu.get("fill") == "#7b1fa2"
+
+    def symbol(mark: Element) -> Element:
+        return svg.find("g", id=(mark.get("href") or "").lstrip("#"))
+
+    drawn = [c for c in symbol(chu).find_all("circle") if c.get("fill")]
+    assert [c.get("fill") for c in drawn] == ["#7b1fa2"]
+    assert float(drawn[0].get("r") or 0) > float(
+        next(c for c in symbol(centre).find_all("circle") if c.get("fill")).get("r") or 0
+    )  # hospitals drawn larger
+    # Land and sea: the coast is drawn, and said to be approximate.
+    assert svg.find("path", class_="land").get("d")
+    assert svg.find("path", class_="coast").get("d")
+    assert "Trait de côte approximatif." in doc.find("figure", class_="map-figure").text
+    assert doc.find("div", class_="map-frame").get("dir") == "ltr"  # west on the left, always
     places = [t.text for t in svg.find_all("text", class_="place")]
     assert "Tanger" in places
     assert "Al Hoceïma" in places
@@ -112,7 +130,7 @@ def test_closed_establishments_leave_the_map_and_the_counts(
     assert response.status_code == 303
     doc = page(app_client, "/overview")
     assert doc.find("strong", data_kpi="health_centre").text == "2"
-    codes = [m.get("data-code") for m in doc.find_all("circle", class_="establishment")]
+    codes = [m.get("data-code") for m in doc.find_all(class_="establishment")]
     assert "DR-HOC-01" not in codes
     assert len(codes) == 5
 
@@ -146,6 +164,36 @@ def test_list_shows_everything_then_filters_narrow_it(app_client: TestClient, ad
     assert listed(page(app_client, "/establishments?q=hoceima&type=provincial_hospital")) == [
         "HP-HOC-01"
     ]
+
+
+def test_list_keeps_search_at_hand_and_folds_the_other_filters_on_phones(
+    app_client: TestClient, admin: str
+) -> None:
+    doc = page(app_client, "/establishments")
+    form = doc.find("form", id="filters")
+    more = form.find("details", class_="more-filters")
+    # The name search and its button stay outside the fold; the six choices are inside it,
+    # folded unless one is in use (a script opens it on wide screens).
+    assert not more.find_all("input", name="q")
+    assert not more.find_all("button", id="apply-filters")
+    for name in ("type", "category", "province", "specialty", "status", "care_level"):
+        assert more.find_all("select", name=name), name
+    assert "data-open-wide" in more.attrs
+    assert "open" not in more.attrs
+    script = doc.find("script")
+    assert (script.get("src") or "").startswith("/static/js/parcours.js?v=")
+    filtered = page(app_client, "/establishments?province=TET").find(
+        "details", class_="more-filters"
+    )
+    assert "open" in filtered.attrs
+    searched = page(app_client, "/establishments?q=hopital").find("details", class_="more-filters")
+    assert "open" not in searched.attrs
+    # Rows become cards on a phone (CSS); the beds say what they count there.
+    table = doc.find("table", id="establishments")
+    assert "cards" in (table.get("class") or "").split()
+    chu = table.find("tr", data_code="CHU-TNG")
+    assert chu.find("span", class_="unit").text == "lits"
+    assert chu.find("span", class_="swatch").get("style") == "background:#7b1fa2"
 
 
 def test_list_ignores_unknown_choices_and_says_when_nothing_matches(
@@ -186,7 +234,9 @@ def test_establishment_page_shows_identity_services_beds_and_history(
     assert [r.find_all("td")[1].text for r in rows] == ["20", "30"]
     assert doc.find("td", id="total-beds").text == "50"
     assert "Tétouan" in doc.text
-    assert doc.find("svg", class_="locator-map").find_all("circle", data_code="HP-TET-01")
+    locator = doc.find("svg", class_="locator-map")
+    assert locator.find_all("circle", data_code="HP-TET-01")
+    assert locator.find_all("path", class_="coast")
     history = doc.find("section", id="history")
     assert "Création" in history.text
     assert len(history.find_all("li", data_version="1")) == 1
@@ -392,3 +442,48 @@ def test_edit_form_of_a_closed_establishment_does_not_reopen_it_by_default(
     )
     assert response.status_code == 303
     assert app_client.get("/api/v1/establishments/DR-HOC-01").json()["status"] == "open"
+
+
+def test_zoom_map_is_drawn_for_the_dense_north_west_with_its_marks_left_to_the_browser() -> None:
+    from parcours.territory import pages, service
+    from parcours.territory.models import Commune, Province
+    from parcours.territory.rules import EstablishmentType
+    from parcours.web import svgmap
+
+    def province(code: str, chef_lieu: str, lat: float, lon: float) -> Province:
+        return Province(code=code, name=code, chef_lieu=chef_lieu, latitude=lat, longitude=lon)
+
+    provinces = [
+        province("TNG", "Tanger", 35.7595, -5.8340),
+        province("TET", "Tétouan", 35.5785, -5.3684),
+        province("HOC", "Al Hoceïma", 35.2517, -3.9372),
+        province("OUZ", "Ouezzane", 34.7971, -5.5836),
+    ]
+    communes = [Commune(name="Martil", latitude=35.6167, longitude=-5.2750, urban=True)]
+    near_tanger = [
+        service.MapPoint(
+            f"CSU1-TNG-{i:03d}", f"Centre {i}", EstablishmentType.CSU_1, 35.74 + i * 0.001, -5.83
+        )
+        for i in range(25)
+    ]
+    far = [service.MapPoint("HP-HOC-01", "Hôpital", EstablishmentType.PROVINCIAL_HOSPITAL,
+                            35.24, -3.93)]  # fmt: skip
+    assert str(pages.zoom_map(near_tanger[:5] + far, provinces, communes)) == ""  # too few
+
+    zoom = parse(str(pages.zoom_map(near_tanger + far, provinces, communes))).find("svg")
+    assert "zoom-map" in (zoom.get("class") or "").split()
+    assert zoom.get("data-zoom-of") == "region-map"
+    assert zoom.get("data-symbols") == "m z"
+    assert not zoom.find_all("use")  # the marks come from the region map, once per page
+    names = [t.text for t in zoom.find_all("text", class_="place")]
+    assert sorted(names) == ["Martil", "Tanger", "Tétouan"]  # inside its frame only
+    assert zoom.find("path", class_="coast")
+
+    # A mark of the region map, moved by data-affine, lands where the zoom places it.
+    region = parse(str(pages.region_map(near_tanger + far, provinces))).find("svg")
+    mark = region.find("use", data_code="CSU1-TNG-000")
+    ax, bx, ay, by = (float(v) for v in (zoom.get("data-affine") or "").split())
+    target = svgmap.Projection(pages.ZOOM_BOUNDS, pages.REGION_WIDTH, None, pages.REGION_MARGIN)
+    x, y = target.xy(35.74, -5.83)
+    assert ax * float(mark.get("x") or 0) + bx == pytest.approx(x, abs=0.5)
+    assert ay * float(mark.get("y") or 0) + by == pytest.approx(y, abs=0.5)

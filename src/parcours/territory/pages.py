@@ -27,7 +27,7 @@ from parcours.access.rules import Permission, Principal
 from parcours.access.service import require
 from parcours.errors import DomainError
 from parcours.territory import service
-from parcours.territory.models import Province, Specialty
+from parcours.territory.models import Commune, Province, Specialty
 from parcours.territory.rules import (
     CARE_LEVEL_LABELS,
     Category,
@@ -42,10 +42,12 @@ from parcours.territory.schemas import (
     EstablishmentUpdate,
     ServiceIn,
 )
-from parcours.web import svgmap
+from parcours.web import coast, svgmap
 from parcours.web.deps import CheckedForm, PageUser, SessionDep
+from parcours.web.i18n import current_locale, direction
 from parcours.web.i18n import gettext_ as _
 from parcours.web.pages import explain, pager
+from parcours.web.place_names import place_name
 from parcours.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -53,8 +55,6 @@ router = APIRouter(include_in_schema=False)
 LOCAL_TIME = ZoneInfo("Africa/Casablanca")
 
 PAGE_SIZE = 50
-# Hospitals stand out from the hundreds of centres around them.
-MARK_RADIUS = {Category.CHU: 8.0, Category.HOSPITAL: 6.0, Category.HEALTH_CENTRE: 3.2}
 FILTER_FIELDS = ("q", "type", "category", "province", "specialty", "status", "care_level")
 
 
@@ -63,41 +63,166 @@ def _today() -> date:
     return datetime.now(LOCAL_TIME).date()
 
 
-# --- the map ---------------------------------------------------------------
+# --- the maps --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MarkSizes:
+    """Radii of the marks of one map, in its units: (visible, hit) by category."""
+
+    health_centre: tuple[float, float]
+    hospital: tuple[float, float]
+    chu: tuple[float, float]
+
+    def of(self, category: Category) -> tuple[float, float]:
+        return {
+            Category.HEALTH_CENTRE: self.health_centre,
+            Category.HOSPITAL: self.hospital,
+            Category.CHU: self.chu,
+        }[category]
+
+
+# Hospitals stand out from the hundreds of centres drawn under them; every mark takes
+# taps a little beyond its edge (the stylesheet enlarges marks on small screens).
+REGION_MARKS = MarkSizes(health_centre=(2.6, 5.0), hospital=(5.0, 7.0), chu=(7.0, 9.0))
+ZOOM_MARKS = MarkSizes(health_centre=(4.0, 7.0), hospital=(6.5, 9.0), chu=(8.5, 11.0))
+# Z-order: centres first, then hospitals, the CHU last (on top, always clickable).
+DRAW_ORDER = {Category.HEALTH_CENTRE: 0, Category.HOSPITAL: 1, Category.CHU: 2}
+
+# The dense urban north-west, drawn again at about 3.5 times the scale of the region.
+ZOOM_BOUNDS = svgmap.Bounds(south=35.52, west=-5.95, north=35.92, east=-5.22)
+ZOOM_MIN_MARKS = 20  # fewer (a user who sees one province elsewhere): no zoom map
+
+
+def _symbols(prefix: str, sizes: MarkSizes) -> dict[str, svgmap.Symbol]:
+    """One symbol per type (its colour, its category's size), keyed ``prefix`` + index."""
+    symbols = {}
+    for index, t in enumerate(EstablishmentType):
+        radius, hit = sizes.of(t.category)
+        symbols[f"{prefix}{index}"] = svgmap.Symbol(radius, t.info.colour, hit)
+    return symbols
+
+
+def _symbol_of(prefix: str, etype: EstablishmentType) -> str:
+    return f"{prefix}{list(EstablishmentType).index(etype)}"
+
+
+def _coast_shapes() -> list[svgmap.Shape]:
+    return [
+        svgmap.Shape(coast.LAND, css_class="land"),
+        svgmap.Shape(coast.COAST, css_class="coast", closed=False),
+    ]
 
 
 def _province_labels(provinces: Sequence[Province]) -> list[svgmap.Label]:
-    return [svgmap.Label(p.latitude, p.longitude, p.chef_lieu) for p in provinces]
+    return [svgmap.Label(p.latitude, p.longitude, place_name(p.chef_lieu)) for p in provinces]
+
+
+def _in(bounds: svgmap.Bounds, lat: float, lon: float) -> bool:
+    return bounds.south <= lat <= bounds.north and bounds.west <= lon <= bounds.east
+
+
+REGION_WIDTH = 900
+REGION_MARGIN = 24
+
+
+def _region_bounds(
+    points: Sequence[service.MapPoint], provinces: Sequence[Province]
+) -> svgmap.Bounds | None:
+    coords = [(p.latitude, p.longitude) for p in points]
+    coords += [(p.latitude, p.longitude) for p in provinces]
+    return svgmap.Bounds.around(coords, pad=0.03) if coords else None
 
 
 def region_map(points: Sequence[service.MapPoint], provinces: Sequence[Province]) -> Markup:
-    """Every open establishment placed by its coordinates, the chefs-lieux named."""
+    """Every open establishment placed by its coordinates, on land, the chefs-lieux named.
+
+    Each mark is a link to its establishment with the hooks that tests and the zoom
+    map's script find it by: ``.establishment[data-code][data-type]``. Centres are
+    drawn first, hospitals over them, the CHU last.
+    """
+    bounds = _region_bounds(points, provinces)
+    if bounds is None:
+        return Markup("")
+    ordered = sorted(points, key=lambda p: DRAW_ORDER[p.type.category])
     marks = [
         svgmap.Point(
             p.latitude,
             p.longitude,
-            radius=MARK_RADIUS[p.type.category],
-            colour=p.type.info.colour,
-            title=f"{p.name} — {_(p.type.label)}",
+            title=p.name,
             href=f"/establishments/{quote(p.code)}",
             css_class="establishment",
             data={"code": p.code, "type": p.type.value},
+            symbol=_symbol_of("m", p.type),
         )
-        for p in points
+        for p in ordered
     ]
-    marks.sort(key=lambda m: m.radius)  # stable: centres first, hospitals drawn on top
-    labels = _province_labels(provinces)
-    coords = [(m.lat, m.lon) for m in marks] + [(lb.lat, lb.lon) for lb in labels]
-    if not coords:
-        return Markup("")
     return svgmap.render(
         marks,
-        labels,
-        bounds=svgmap.Bounds.around(coords, pad=0.03),
-        width=900,
+        _province_labels(provinces),
+        shapes=_coast_shapes(),
+        symbols=_symbols("m", REGION_MARKS),
+        bounds=bounds,
+        width=REGION_WIDTH,
+        margin=REGION_MARGIN,
         css_class="region-map",
         title=_("Carte des établissements en service"),
         unit=_("km"),
+        direction=direction(current_locale.get()),
+    )
+
+
+def zoom_map(
+    points: Sequence[service.MapPoint],
+    provinces: Sequence[Province],
+    communes: Sequence[Commune],
+) -> Markup:
+    """Tanger and Tétouan at about 3.5 times the scale, where the region map piles marks up.
+
+    The page carries this drawing without its marks: the browser copies them from
+    the region map (static/js/parcours.js), moved by the affine map in
+    ``data-affine`` and drawn with this map's larger symbols, since each mark
+    would otherwise weigh twice in a page read over slow links. Drawn only when
+    the reader sees enough of the area to need it.
+    """
+    bounds = _region_bounds(points, provinces)
+    inside = [p for p in points if _in(ZOOM_BOUNDS, p.latitude, p.longitude)]
+    if bounds is None or len(inside) < ZOOM_MIN_MARKS:
+        return Markup("")
+    names: dict[str, tuple[float, float]] = {}
+    for p in provinces:
+        names.setdefault(p.chef_lieu, (p.latitude, p.longitude))
+    for c in communes:
+        names.setdefault(c.name, (c.latitude, c.longitude))
+    labels = [
+        svgmap.Label(lat, lon, place_name(name))
+        for name, (lat, lon) in names.items()
+        if _in(ZOOM_BOUNDS, lat, lon)
+    ]
+    source = svgmap.Projection(bounds, REGION_WIDTH, None, REGION_MARGIN)
+    target = svgmap.Projection(ZOOM_BOUNDS, REGION_WIDTH, None, REGION_MARGIN)
+    ax, bx, ay, by = svgmap.affine(source, target)
+    return svgmap.render(
+        (),
+        labels,
+        shapes=_coast_shapes(),
+        symbols=_symbols("z", ZOOM_MARKS),
+        bounds=ZOOM_BOUNDS,
+        width=REGION_WIDTH,
+        margin=REGION_MARGIN,
+        css_class="zoom-map",
+        title=_("Agrandissement : Tanger et Tétouan"),
+        unit=_("km"),
+        direction=direction(current_locale.get()),
+        graticule=0.1,
+        avoid=[
+            svgmap.Point(p.latitude, p.longitude, symbol=_symbol_of("z", p.type)) for p in inside
+        ],
+        attrs={
+            "data-zoom-of": "region-map",
+            "data-affine": f"{ax:.5f} {bx:.3f} {ay:.5f} {by:.3f}",
+            "data-symbols": "m z",
+        },
     )
 
 
@@ -120,12 +245,14 @@ def locator_map(est: EstablishmentOut, provinces: Sequence[Province]) -> Markup:
     return svgmap.render(
         [here],
         labels,
-        bounds=svgmap.Bounds.around(coords, pad=0.04),
+        shapes=_coast_shapes(),
+        bounds=svgmap.Bounds.around(coords, pad=0.08),
         width=480,
         margin=14,
         css_class="locator-map",
         title=_("Situation de l'établissement dans la région"),
         unit=_("km"),
+        direction=direction(current_locale.get()),
         graticule=None,
     )
 
@@ -165,6 +292,7 @@ def overview(request: Request, db: SessionDep, user: PageUser) -> Response:
             "province_rows": province_rows,
             "region_per_10k": _per_10k(summary.total, summary.population),
             "map": region_map(points, provinces),
+            "zoom": zoom_map(points, provinces, service.list_communes(db)),
             "legend": [(t, on_map[t]) for t in EstablishmentType if on_map[t]],
             "placed": len(points),
             "today": _today(),
