@@ -38,7 +38,8 @@ def test_nav_shows_administration_only_to_those_allowed(
     login(app_client, "dr.amrani")
     nav = parse(app_client.get("/overview").text).find("nav", class_="mainnav")
     hrefs = [a.get("href") for a in nav.find_all("a")]
-    assert hrefs == ["/overview", "/establishments"]
+    assert hrefs[:2] == ["/overview", "/establishments"]
+    assert not [h for h in hrefs if (h or "").startswith("/admin/")]
     header = parse(app_client.get("/overview").text).find("header")
     assert "Clinicien" in header.text
     logout = header.find("form", class_="logout")
@@ -212,3 +213,42 @@ def test_audit_page_lists_filters_and_verifies_the_chain(
     status = checked.find(id="chain-status")
     assert status.get("data-ok") == "true"
     assert "intègre" in status.text
+
+
+def _language_links(doc: Element) -> dict[str, str]:
+    return {
+        a.get("hreflang") or "": a.get("href") or ""
+        for a in doc.find("nav", class_="lang").find_all("a")
+    }
+
+
+def test_after_a_refused_sign_in_the_language_switch_stays_on_the_form(
+    app_client: TestClient, make_user: MakeUser
+) -> None:
+    make_user("agent.tet", Role.ADMISSION_AGENT)
+    app_client.get("/login?next=/establishments%3Fprovince%3DTET")
+    token = app_client.cookies.get("parcours_login_csrf") or ""
+    refused = app_client.post(
+        "/login",
+        data={
+            "username": "agent.tet",
+            "password": PASSWORD + "-faux",
+            "csrf_token": token,
+            "next": "/establishments?province=TET",
+        },
+    )
+    assert refused.status_code == 401
+    links = _language_links(parse(refused.text))
+    # Not /overview, which would bounce to the form and lose where the user was going.
+    assert links["ar"] == "/login?next=/establishments%3Fprovince%3DTET&lang=ar"
+    switched = app_client.get(links["ar"])
+    assert switched.status_code == 200
+    doc = parse(switched.text)
+    assert doc.find("html").get("dir") == "rtl"
+    assert doc.find("input", name="next").get("value") == "/establishments?province=TET"
+
+
+def test_the_language_switch_of_the_form_keeps_its_query(app_client: TestClient) -> None:
+    doc = parse(app_client.get("/login?next=/overview&reason=session_expired").text)
+    links = _language_links(doc)
+    assert links["ar"] == "/login?next=%2Foverview&reason=session_expired&lang=ar"

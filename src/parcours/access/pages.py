@@ -43,17 +43,17 @@ def _safe_next(target: str | None) -> str:
 def _login_page(request: Request, next_: str, error: str | None, status: int = 200) -> Response:
     token = secrets.token_urlsafe(32)
     reason = request.query_params.get("reason")
-    response = render(
-        request,
-        "access/login.html",
-        {
-            "csrf_token": token,
-            "next": next_,
-            "error": error,
-            "expired": reason == "session_expired",
-        },
-        status_code=status,
-    )
+    context: dict[str, object] = {
+        "csrf_token": token,
+        "next": next_,
+        "error": error,
+        "expired": reason == "session_expired",
+    }
+    if request.method == "POST":
+        # A refused sign-in answers the POST: the language switch must lead back to this
+        # form (and where it was going), not to a page that would bounce to it again.
+        context["page_url"] = f"/login?next={quote(next_, safe='/')}"
+    response = render(request, "access/login.html", context, status_code=status)
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         token,
