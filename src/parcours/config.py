@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     gst_code: str = "TTA"
     gst_name: str = "GST Tanger-Tétouan-Al Hoceïma"
     page_size_max: int = 200
+    # Master patient index: match probability at or above which a new record is linked
+    # to a person automatically, and below which it is a new person (between: review).
+    mpi_upper: float = 0.95
+    mpi_lower: float = 0.30
 
 
 @lru_cache(maxsize=1)
