@@ -309,10 +309,13 @@ _SPELLING = (("ph", "f"), ("dj", "j"), ("sh", "ch"), ("th", "t"), ("q", "k"))
 
 def unify_spelling(word: str) -> str:
     """Letters that spell one sound: ou/w → u, y → i, ph → f, dj → j, q → k…"""
-    for old, new in _SPELLING:
-        word = word.replace(old, new)
-    word = word.replace("ou", "u").replace("w", "u").replace("y", "i")
-    return collapse_doubles(word)
+    while True:
+        before = word
+        for old, new in _SPELLING:
+            word = word.replace(old, new)
+        word = collapse_doubles(word.replace("w", "u").replace("y", "i").replace("ou", "u"))
+        if word == before:
+            return word
 
 
 _ARTICLES = _spelled(ARTICLES)
