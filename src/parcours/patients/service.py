@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -802,13 +802,14 @@ def _precision_rank(precision: str | None) -> int:
 
 
 def _golden(records: Sequence[PatientSourceRecord]) -> PatientSourceRecord:
-    """The record shown for the person: the most complete, then the most recent."""
+    """The record shown for the person: the most complete, then the first registered
+    (so that the name shown does not change with every new registration)."""
 
-    def completeness(r: PatientSourceRecord) -> tuple[int, int, datetime]:
+    def completeness(r: PatientSourceRecord) -> tuple[int, int, int]:
         filled = sum(
             1 for v in (r.given_name, r.family_name, r.cin, r.amo_number, r.sex, r.birth_date) if v
         )
-        return (_precision_rank(r.birth_precision), filled, r.registered_at)
+        return (_precision_rank(r.birth_precision), filled, -r.id)
 
     return max(records, key=completeness)
 
