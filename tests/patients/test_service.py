@@ -493,7 +493,7 @@ def test_load_reports_bad_rows_with_line_and_reason_and_keeps_the_good_ones(mpi:
         },
         {"record_id": "", "given_name": "Sans", "family_name": "Identifiant"},
         {"record_id": "L5", "sex": "X", "family_name": "Tazi"},
-        {"record_id": "L6", "birth_date": "1970-05"},
+        {"record_id": "L6", "address": "rue 5", "commune": "Tétouan"},
         {"record_id": "L1", "given_name": "Ali", "family_name": "Tazi"},
         {
             "record_id": "L8",

@@ -164,8 +164,14 @@ def validate_record(data: RecordIn, provinces: Mapping[str, str]) -> ValidRecord
                 establishment=establishment,
             )
     names = [data.given_name, data.family_name, data.given_name_ar, data.family_name_ar]
-    if not any(_clean(n) for n in names):
-        raise Invalid("Il faut au moins un nom ou un prénom.", code="name_missing")
+    # an unidentified patient (unconscious at the emergency desk) is registered all the
+    # same, provided something can find the record again
+    identifiers = [data.cin, data.amo_number, data.birth_date, data.phone, data.local_id]
+    if not any(_clean(n) for n in [*names, *identifiers]):
+        raise Invalid(
+            "Il faut au moins un nom, un prénom, une date de naissance ou un identifiant.",
+            code="name_missing",
+        )
     sex_text = _clean(data.sex)
     sex = normalise_sex(sex_text)
     if sex_text and sex is None:
