@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -114,3 +115,61 @@ def test_main_pages_fit_the_screen_and_stay_light(
     assert first is not None
     check("establishment", first)
     assert not problems, "\n".join(problems)
+
+
+def test_maps_fit_a_phone_stay_west_left_in_arabic_and_open_their_marks(
+    new_page: NewPage,
+) -> None:
+    page = new_page(locale="ar-MA", width=390, height=900)
+    sign_in(page)
+    region = page.locator("svg.region-map")
+    box = region.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= 390  # scaled to the screen, no sideways box
+    frame = page.locator(".map-frame").first
+    assert frame.evaluate("e => getComputedStyle(e).direction") == "ltr"
+
+    def x_of(code_prefix: str) -> float:
+        mark = region.locator(f'.establishment[data-code^="{code_prefix}"]').first
+        found = mark.bounding_box()
+        assert found is not None, code_prefix
+        return found["x"]
+
+    assert x_of("HP-LAR") < x_of("HP-TNG") < x_of("HP-HOC")  # west on the left, even in Arabic
+
+    # The zoom on Tanger and Tétouan is filled by the script from the region map's marks.
+    zoom = page.locator("svg.zoom-map")
+    expect(zoom).to_be_visible()
+    copies = zoom.locator(".points a")
+    assert copies.count() >= 100
+    assert zoom.locator("[data-code]").count() == 0  # the hooks stay on the region map
+    zoom_box = zoom.bounding_box()
+    assert zoom_box is not None
+    assert zoom_box["x"] + zoom_box["width"] <= 390
+    chu = zoom.locator('.points a[href^="/establishments/CHU-"]')
+    expect(chu).to_have_count(1)
+    chu.click()
+    expect(page).to_have_url(re.compile(r"/establishments/CHU-[A-Z0-9-]+$"))
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_list_keeps_search_at_hand_and_folds_other_filters_on_phones(
+    new_page: NewPage, width: int
+) -> None:
+    page = new_page(width=width, height=900)
+    sign_in(page)
+    page.goto("/establishments")
+    form = page.locator("form#filters")
+    expect(form.locator("input[name=q]")).to_be_visible()
+    expect(page.locator("#apply-filters")).to_be_visible()
+    others = form.locator("select[name=type]")
+    if width < 600:
+        expect(others).to_be_hidden()
+        # The first screen shows results, not only filters.
+        first_row = page.locator("table#establishments tbody tr").first
+        row_box = first_row.bounding_box()
+        assert row_box is not None
+        assert row_box["y"] < 900, row_box
+        form.locator("details.more-filters > summary").click()
+    expect(others).to_be_visible()
