@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     # Set to true behind HTTPS so that the session cookie is never sent in clear.
     cookie_secure: bool = False
     default_locale: str = "fr"
+    # The zone in which timestamps (stored in UTC) are shown to people.
+    timezone: str = "Africa/Casablanca"
     gst_code: str = "TTA"
     gst_name: str = "GST Tanger-Tétouan-Al Hoceïma"
     page_size_max: int = 200

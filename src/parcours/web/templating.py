@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from importlib import resources
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -37,10 +39,19 @@ def _number(value: int | float | None) -> str:
     return f"{value:,}".replace(",", "\u202f")
 
 
+@lru_cache(maxsize=4)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
 def _date(value: date | datetime | None) -> str:
+    """Dates as read in Morocco: timestamps are stored in UTC and shown in local time
+    (Africa/Casablanca, whose offset changes around Ramadan — hence the zone database)."""
     if value is None:
         return "—"
     if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(_zone(get_settings().timezone))
         return value.strftime("%d/%m/%Y %H:%M")
     return value.strftime("%d/%m/%Y")
 
