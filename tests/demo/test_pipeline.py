@@ -31,10 +31,11 @@ def _audit_rows(db: Session) -> int:
 def test_builds_the_region_logs_every_role_in_and_runs_again_as_a_no_op(engine: Engine) -> None:
     factory = make_session_factory(engine)
     with factory() as db:
-        first = pipeline.run(db, STEPS, seed=2025)
+        first = pipeline.run(db, STEPS, seed=2025, scale=0.1)
     assert [(o.name, o.status) for o in first.outcomes] == [
         ("territory", "built"),
         ("users", "built"),
+        ("patients", "built"),
     ]
     assert first.outcomes[0].counts["created"] == 318
 
@@ -64,9 +65,9 @@ def test_builds_the_region_logs_every_role_in_and_runs_again_as_a_no_op(engine: 
         rows_before = _audit_rows(db)
 
     with factory() as db:
-        again = pipeline.run(db, STEPS, seed=2025)
+        again = pipeline.run(db, STEPS, seed=2025, scale=0.1)
         assert again.already_built
-        assert [o.seed for o in again.outcomes] == [2025, 2025]
+        assert [o.seed for o in again.outcomes] == [2025, 2025, 2025]
         assert len(again.context.establishments) == 318  # recalled for later steps
         assert [p.username for p in again.context.results[USERS_PLAN]] == [
             p.username for p in plans
@@ -83,8 +84,8 @@ def test_builds_the_region_logs_every_role_in_and_runs_again_as_a_no_op(engine: 
         return {"probed": 1}
 
     with factory() as db:
-        grown = pipeline.run(db, (*STEPS, Step("probe", "Sonde", probe)), seed=2025)
-    assert [o.status for o in grown.outcomes] == ["already_built", "already_built", "built"]
+        grown = pipeline.run(db, (*STEPS, Step("probe", "Sonde", probe)), seed=2025, scale=0.1)
+    assert [o.status for o in grown.outcomes] == [*["already_built"] * len(STEPS), "built"]
     assert seen == {"establishments": 318, "users": 9}
 
 

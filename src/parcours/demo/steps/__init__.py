@@ -8,10 +8,12 @@ earlier version of this list then gains only the new steps.
 from __future__ import annotations
 
 from parcours.demo.pipeline import Step
+from parcours.demo.steps.patients import STEP as PATIENTS
 from parcours.demo.steps.territory import STEP as TERRITORY
 from parcours.demo.steps.users import STEP as USERS
 
 STEPS: tuple[Step, ...] = (
     TERRITORY,
     USERS,
+    PATIENTS,
 )
