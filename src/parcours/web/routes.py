@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from parcours.access import api as access_api
 from parcours.access import pages as access_pages
 from parcours.patients import api as patients_api
+from parcours.patients import pages as patients_pages
 from parcours.territory import api as territory_api
 from parcours.territory import pages as territory_pages
 from parcours.web import pages as web_pages
@@ -19,3 +20,4 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(web_pages.router)
     app.include_router(access_pages.router)
     app.include_router(territory_pages.router)
+    app.include_router(patients_pages.router)
