@@ -29,6 +29,7 @@ from parcours.access.rules import Permission, Principal, ScopeKind
 from parcours.access.service import require
 from parcours.errors import DomainError, Forbidden
 from parcours.patients import service
+from parcours.patients.fellegi_sunter import RULE_LABELS, Rule
 from parcours.patients.identifiers import normalise_amo, normalise_cin
 from parcours.patients.schemas import RecordIn
 from parcours.territory import service as territory
@@ -82,6 +83,31 @@ def DECISION_LABELS() -> dict[str, str]:  # noqa: N802
 
 def ACTION_LABELS() -> dict[str, str]:  # noqa: N802
     return {"link": _("Rattachement"), "unlink": _("Détachement")}
+
+
+def RULE_NAMES() -> dict[str, str]:  # noqa: N802
+    """Why a link was made, as the history tells it (the engine's rules and the hand's)."""
+    names = {rule.value: _(RULE_LABELS[rule]) for rule in Rule}
+    return names | {
+        "new": _("nouvelle personne"),
+        "batch_new": _("nouvelle personne (dédoublonnage)"),
+        "review": _("décision de revue"),
+        "manual": _("décision manuelle"),
+        "undo": _("annulation"),
+    }
+
+
+def percent(probability: float | None) -> str:
+    """A probability as people read it here: 98,1 %."""
+    if probability is None:
+        return "—"
+    return f"{probability * 100:.1f}".replace(".", ",") + "\u202f%"
+
+
+def signed(bits: float | None) -> str:
+    if bits is None:
+        return "—"
+    return f"{bits:+.1f}".replace(".", ",").replace("-", "\u2212")
 
 
 def REVIEW_STATUS_LABELS() -> dict[str, str]:  # noqa: N802
@@ -139,6 +165,9 @@ def _common(db: Session, principal: Principal) -> dict[str, Any]:
         "decisions": DECISION_LABELS(),
         "actions": ACTION_LABELS(),
         "review_statuses": REVIEW_STATUS_LABELS(),
+        "rules": RULE_NAMES(),
+        "percent": percent,
+        "signed": signed,
         "may_write": principal.can(Permission.PATIENT_WRITE),
     }
 
