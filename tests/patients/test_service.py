@@ -182,7 +182,9 @@ def test_registration_refuses_bad_input_and_duplicates(mpi: Session) -> None:
         service.register_record(mpi, GST_AGENT, record(birth_date="12 mars"))
     assert bad_date.value.code == "invalid_birth_date"
     with pytest.raises(Invalid):
-        service.register_record(mpi, GST_AGENT, record(given_name="", family_name=""))
+        service.register_record(
+            mpi, GST_AGENT, record(given_name="", family_name="", birth_date="", phone="")
+        )
     service.register_record(mpi, GST_AGENT, record(local_id="A1", record_id="X1"))
     with pytest.raises(Conflict) as same_ipp:
         service.register_record(mpi, GST_AGENT, record(local_id="A1"))

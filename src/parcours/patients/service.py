@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import TextClause, and_, func, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -471,17 +473,33 @@ class _Found:
     person_public: str | None
 
 
+@lru_cache(maxsize=64)
+def _candidate_query(count: int) -> TextClause:
+    """``UNION ALL`` of one capped index range per key (text: built once per key count,
+    since composing it anew for each registration cost more than running it)."""
+    # only integers go into the text; the keys are bound parameters
+    template = (
+        "SELECT record_id, {i} AS k FROM (SELECT record_id FROM patient_blocking_key "
+        "WHERE key = :k{i} LIMIT {cap}) AS k{i}"
+    )
+    parts = [template.format(i=i, cap=REALTIME_CAP + 1) for i in range(count)]
+    return text(" UNION ALL ".join(parts))
+
+
 def _candidates(session: Session, keys: Sequence[str]) -> list[_Found]:
-    """Records sharing a key with the new one; a key held by too many is skipped."""
-    ids: dict[int, None] = {}
-    for key in keys:
-        holders = session.scalars(
-            select(PatientBlockingKey.record_id)
-            .where(PatientBlockingKey.key == key)
-            .limit(REALTIME_CAP + 1)
-        ).all()
-        if len(holders) <= REALTIME_CAP:
-            ids.update(dict.fromkeys(holders))
+    """Records sharing a key with the new one; a key held by too many is skipped.
+
+    One statement: a ``UNION ALL`` of one index range per key, each cut at the cap.
+    """
+    if not keys:
+        return []
+    hits = session.execute(
+        _candidate_query(len(keys)), {f"k{i}": k for i, k in enumerate(keys)}
+    ).all()
+    held = Counter(int(k) for _, k in hits)
+    ids: dict[int, None] = dict.fromkeys(
+        int(record_id) for record_id, k in hits if held[int(k)] <= REALTIME_CAP
+    )
     if not ids:
         return []
     found: list[_Found] = []
@@ -535,7 +553,10 @@ def match_demographics(
 ) -> list[CandidateOut]:
     """Candidates for a person described at the desk, best first, without registering."""
     require(principal, Permission.PATIENT_READ)
-    valid = validate_record(data.model_copy(update={"record_id": "query"}), _provinces(session))
+    code = (_clean(data.establishment) or "").upper() or None
+    valid = validate_record(
+        data.model_copy(update={"record_id": "query"}), _provinces(session, code)
+    )
     _, by_key, persons, _ = _scored(session, valid.features, record_keys(valid.features))
     out = [
         _candidate_out(candidate, by_key[candidate.record_id], person)
@@ -559,13 +580,31 @@ def _criteria(columns: Mapping[str, Any]) -> list[str]:
     return sorted(k for k, v in columns.items() if v)
 
 
-def _provinces(session: Session) -> dict[str, str]:
-    return province_of_establishments(session)
+_PROVINCES: dict[str, tuple[float, dict[str, str]]] = {}
+#: seconds an establishment → province map is reused (a new code is looked up at once)
+PROVINCES_TTL = 60.0
+
+
+def _provinces(session: Session, code: str | None = None) -> dict[str, str]:
+    """Establishment code → province, for scope checks; cached per process.
+
+    Real-time registration needs it on every call; establishments change a few
+    times a year, and a code not in the cached map refreshes it at once.
+    """
+    bind = session.get_bind()
+    key = str(bind.url if isinstance(bind, Engine) else bind.engine.url)
+    now = time.monotonic()
+    cached = _PROVINCES.get(key)
+    if cached is None or now - cached[0] > PROVINCES_TTL or (code and code not in cached[1]):
+        cached = (now, province_of_establishments(session))
+        _PROVINCES[key] = cached
+    return cached[1]
 
 
 def register_record(session: Session, principal: Principal, data: RecordIn) -> Registration:
     """Register a record at an establishment and decide its person at once."""
-    provinces = _provinces(session)
+    code = (_clean(data.establishment) or "").upper() or None
+    provinces = _provinces(session, code)
     valid = validate_record(data, provinces)
     columns = valid.columns
     _require_write_at(principal, columns["establishment_code"], provinces)
@@ -1354,7 +1393,7 @@ def load_records(
     Yields one outcome per row (line numbers count the header as line 1). Each
     batch of rows is one transaction, audited with its counts.
     """
-    provinces = _provinces(session)
+    provinces = province_of_establishments(session)
     pending: list[tuple[int, RecordIn]] = []
     line = first_line
     for row in rows:
