@@ -221,3 +221,17 @@ def test_a_record_always_matches_its_own_copy(
     assert best is not None
     assert best.decision is Decision.LINK
     assert best.probability >= Thresholds().upper
+
+
+def test_namesakes_with_a_rare_name_and_other_birth_dates_are_left_to_a_person(
+    model: Model,
+) -> None:
+    cousin = SourceRecord(
+        record_id="a",
+        given_name="Younes",
+        family_name="Ghazouani",
+        sex="M",
+        birth_date="1991-06-23",
+    )
+    other = replace(cousin, record_id="b", birth_date="1993-02-11")
+    assert one(model, cousin, other).decision is not Decision.LINK  # type: ignore[attr-defined]

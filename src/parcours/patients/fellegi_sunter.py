@@ -22,7 +22,8 @@ Rules come before and after the weight (:func:`decide`):
 * never an automatic link when two valid CINs differ (``cin_conflict``), nor
   when the given names disagree outright or when the fields that tell the
   members of a household apart (given name, birth date, sex, CIN) bring less
-  than ``PERSON_MIN_BITS`` (``household``: a parent and a child share a family
+  than ``PERSON_MIN_BITS``, nor when the birth dates disagree outright
+  (``household``: a parent and a child share a family
   name, an AMO number, a phone and an address, and Fellegi–Sunter, which
   assumes fields independent, would add them up); a **new** person when the
   given names disagree and so do the birth dates, or when the family name and
@@ -491,6 +492,9 @@ def decide(
             & ~cin_agree
         )
         apply(twins, Rule.TWINS, None, NEW)
+        # birth dates that disagree outright (not a typo, a swap or a year-only
+        # date): namesakes, cousins named after one grandfather — a person decides
+        apply((birth == DateLevel.DISAGREE) & ~cin_agree, Rule.HOUSEHOLD, REVIEW, None)
         # household evidence alone (family name, AMO, phone, address) never links
         person_bits = contrib[:, [FIELD_INDEX[x] for x in PERSON_FIELDS]].sum(axis=1)
         apply((person_bits < PERSON_MIN_BITS) & ~cin_agree, Rule.HOUSEHOLD, REVIEW, None)
