@@ -31,6 +31,14 @@ COUNT_LABELS = {
     "chu": "CHU",
     "hospital": "hôpitaux",
     "health_centre": "centres de santé",
+    "persons": "personnes",
+    "records": "enregistrements",
+    "loaded": "chargés en masse",
+    "rejected": "rejetés",
+    "reviews_batch": "paires à revoir (lot)",
+    "desk_link": "rattachés à l'accueil",
+    "desk_review": "à revoir à l'accueil",
+    "desk_new": "nouvelles personnes à l'accueil",
 }
 
 
