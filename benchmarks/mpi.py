@@ -376,7 +376,7 @@ def run_scale(args: argparse.Namespace) -> dict[str, Any]:
     persons = int(args.scale / 1.97)
     log(f"scale: generating {persons} persons")
     data = generate(persons, seed=11)
-    probes = generate(args.probes, seed=4242).records[: args.probes]
+    probes = generate(args.probes, seed=args.probe_seed).records[: args.probes]
     tmp = Path(tempfile.mkdtemp(prefix="parcours_mpi_scale_"))
     csv_path = tmp / "scale.csv"
     write_csv(data.records, csv_path)
@@ -408,6 +408,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="20000,200000", help="synthetic persons")
     parser.add_argument("--scale", type=int, default=1_000_000, help="records; 0 to skip")
     parser.add_argument("--probes", type=int, default=300, help="real-time registrations")
+    parser.add_argument(
+        "--probe-seed", type=int, default=4242, help="another seed for another set of probes"
+    )
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--no-splink", action="store_true")
     parser.add_argument("--no-febrl", action="store_true")
@@ -425,7 +428,7 @@ def main() -> None:
     args.databases = [d for d in args.databases.split(",") if d]
     logging.getLogger("splink").setLevel(logging.WARNING)
     if args.realtime_only:
-        probes = generate(args.probes, seed=4242).records[: args.probes]
+        probes = generate(args.probes, seed=args.probe_seed).records[: args.probes]
         out: dict[str, Any] = {}
         for kind in args.databases:
             engine = open_database(kind, "scale")
