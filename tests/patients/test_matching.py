@@ -235,3 +235,29 @@ def test_namesakes_with_a_rare_name_and_other_birth_dates_are_left_to_a_person(
     )
     other = replace(cousin, record_id="b", birth_date="1993-02-11")
     assert one(model, cousin, other).decision is not Decision.LINK  # type: ignore[attr-defined]
+
+
+def test_the_untrained_model_links_duplicates_but_not_namesakes() -> None:
+    """Before the first training, registrations are matched with the prior model: it
+    must already keep apart two men with the same name born two years apart (a flat
+    chance-agreement prior once made agreeing on sex alone worth ten bits)."""
+    priors = Model.from_priors()
+    assert priors.bits()[FIELD_INDEX["sex"], 2] < 1.5
+    duplicate = replace(MOHAMED, record_id="b", given_name="Mohammed")
+    assert one(priors, MOHAMED, duplicate).decision is Decision.LINK  # type: ignore[attr-defined]
+    namesake = replace(MOHAMED, record_id="c", birth_date="1982-07-19")
+    assert one(priors, MOHAMED, namesake).decision is Decision.NEW  # type: ignore[attr-defined]
+    undated = replace(MOHAMED, record_id="d", birth_date="")
+    assert one(priors, MOHAMED, undated).decision is Decision.REVIEW  # type: ignore[attr-defined]
+
+
+def test_a_model_with_non_finite_statistics_stores_as_json() -> None:
+    import json
+
+    model = Model.from_priors()
+    model.notes["household_share"] = float("nan")
+    model.notes["by_round"] = [float("inf"), 0.5]
+    stored = json.dumps(model.to_dict(), allow_nan=False)  # as PostgreSQL's JSON demands
+    again = Model.from_dict(json.loads(stored))
+    assert again.notes["household_share"] is None
+    assert again.notes["by_round"] == [None, 0.5]

@@ -118,6 +118,20 @@ M_PRIORS: dict[str, tuple[float, ...]] = {
     "phone": (0.20, 0.80),
     "place": (0.30, 0.30, 0.10, 0.30),
 }
+#: Chance agreement of two records of different persons, per level (absent excluded),
+#: for the untrained model only: a flat guess would make a two-level field such as sex
+#: worth ten bits and link namesakes before the first training. Sex agrees half the
+#: time by chance; a CIN almost never; names and birth dates as in a regional register.
+U_PRIORS: dict[str, tuple[float, ...]] = {
+    "given": (0.90, 0.03, 0.03, 0.015, 0.01, 0.015),
+    "family": (0.92, 0.02, 0.025, 0.015, 0.01, 0.01),
+    "birth_date": (0.95, 0.03, 0.008, 0.0005, 0.0112, 0.0003),
+    "sex": (0.5, 0.5),
+    "cin": (0.9999, 0.00009, 0.00001),
+    "amo": (0.9995, 0.0005),
+    "phone": (0.999, 0.001),
+    "place": (0.90, 0.095, 0.002, 0.003),
+}
 TF_FIELDS = ("given", "family")
 #: fields that tell one member of a household from another, and the evidence
 #: they must give (in bits) for an automatic link when the guards are on
@@ -175,13 +189,13 @@ class Model:
 
     @classmethod
     def from_priors(cls, prior: float = 1e-4) -> Model:
-        """An untrained model: prior m and a flat u (1 / number of levels)."""
+        """An untrained model: prior m and u, before the first ``parcours mpi train``."""
         m = np.ones((N_FIELDS, MAX_LEVELS))
         u = np.ones((N_FIELDS, MAX_LEVELS))
         for f, spec in enumerate(FIELDS):
             n = len(spec.levels)
             m[f, 1:n] = M_PRIORS[spec.name]
-            u[f, 1:n] = np.linspace(2.0, 0.2, n - 1) ** 3
+            u[f, 1:n] = U_PRIORS[spec.name]
             u[f, 1:n] /= u[f, 1:n].sum()
         return cls(m=m, u=u, prior=prior)
 
@@ -215,7 +229,7 @@ class Model:
                 name: {"total": t.total, "frequencies": t.frequencies}
                 for name, t in self.tf.items()
             },
-            "notes": self.notes,
+            "notes": _json_safe(self.notes),
         }
 
     @classmethod
@@ -239,6 +253,20 @@ class Model:
             trained_on=int(data.get("trained_on", 0)),
             notes=dict(data.get("notes", {})),
         )
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities become None: PostgreSQL's JSON refuses them (a statistic of
+    a small training set, such as a share of zero pairs, can be NaN)."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float | np.floating) and not math.isfinite(float(value)):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def term_frequencies(table: RecordTable) -> dict[str, TermFrequencies]:
