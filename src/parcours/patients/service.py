@@ -473,6 +473,14 @@ class _Found:
     person_public: str | None
 
 
+@lru_cache(maxsize=200_000)
+def _features_of(source: SourceRecord) -> Features:
+    """A stored record's features, kept per process: records never change once
+    registered, and the same frequent candidates come back registration after
+    registration (normalising them again was a fifth of the time)."""
+    return features(source)
+
+
 @lru_cache(maxsize=64)
 def _candidate_query(count: int) -> TextClause:
     """``UNION ALL`` of one capped index range per key (text: built once per key count,
@@ -541,7 +549,7 @@ def _scored(
     found = _candidates(session, keys)
     by_key = {f.source.record_id: f for f in found}
     _, model = current_model(session)
-    result = match(record, [f.source for f in found], model, thresholds(), limit=50)
+    result = match(record, [_features_of(f.source) for f in found], model, thresholds(), limit=50)
     person_of = {f.source.record_id: f.person_public or f.source.record_id for f in found}
     persons = best_by_person(result, person_of)
     decision = decide_for_person(result, person_of) if result.candidates else Decision.NEW
