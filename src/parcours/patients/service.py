@@ -66,7 +66,13 @@ from parcours.patients.models import (
     PatientSourceRecord,
 )
 from parcours.patients.normalise import display_form, name_keys
-from parcours.patients.records import Features, SourceRecord, features, normalise_sex
+from parcours.patients.records import (
+    CSV_COLUMNS,
+    Features,
+    SourceRecord,
+    features,
+    normalise_sex,
+)
 from parcours.patients.schemas import (
     CandidateOut,
     DedupeReport,
@@ -1341,25 +1347,7 @@ class RowOutcome:
 
 
 def _row_in(row: Mapping[str, str | None]) -> RecordIn:
-    values = {
-        k: (row.get(k) or "").strip() or None
-        for k in (
-            "record_id",
-            "establishment",
-            "local_id",
-            "cin",
-            "amo_number",
-            "given_name",
-            "family_name",
-            "given_name_ar",
-            "family_name_ar",
-            "sex",
-            "birth_date",
-            "phone",
-            "address",
-            "commune",
-        )
-    }
+    values = {k: (row.get(k) or "").strip() or None for k in CSV_COLUMNS}
     return RecordIn.model_construct(None, **values)
 
 
