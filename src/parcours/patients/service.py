@@ -1745,7 +1745,26 @@ def dedupe(session: Session, *, actor: str = SYSTEM_ACTOR) -> DedupeReport:
         details=report.model_dump(exclude={"seconds"}),
     )
     session.commit()
+    _refresh_statistics(session)
     return report
+
+
+def _refresh_statistics(session: Session) -> None:
+    """After a batch, give PostgreSQL's planner fresh statistics at once.
+
+    Autovacuum gets there eventually, but right after a million-row load the
+    real-time look-ups ran on stale estimates (p95 61 ms instead of ~40 ms).
+    SQLite plans from its indexes alone and needs nothing here.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        text(
+            "ANALYZE patient_source_record, patient_blocking_key, patient_record_link, "
+            "patient_person"
+        )
+    )
+    session.commit()
 
 
 def export_links(session: Session) -> Iterator[tuple[str, str]]:
