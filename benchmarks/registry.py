@@ -4,17 +4,20 @@ On SQLite (a temporary file) and on PostgreSQL (its own schema, dropped at the
 end; skipped with the reason when the server does not answer), it measures:
 
 1. ``demo``: the time to build the demo region on an empty database —
-   Alembic migration, then the demo pipeline (reference data, 318
-   establishments, 9 accounts with Argon2 hashes) — as ``make demo`` does it;
+   Alembic migration, then every step of the demo pipeline (reference data,
+   318 establishments, 9 accounts with Argon2 hashes, then the steps added
+   since, such as the patients' registers), each step timed — as ``make demo``
+   does it;
 2. ``search``: with 10,000 establishments loaded, the latency of
    ``territory.service.search_establishments`` over a realistic mix of queries
    (name substring, type, province, specialty, combinations, first and deep
    pages), each query in its own session as a web request would have it;
 3. ``http``: the same mix through ``GET /api/v1/establishments`` with a bearer
    token (FastAPI TestClient: routing, token check, serialisation, no network).
-4. the service mix again with the indexes this benchmark proposes, the two
-   variants alternating round by round on the same database (the indexes are
-   created and dropped here, on the benchmark's own database only).
+
+The schema is the one the migrations build (indexes included, such as those of
+migration 0002 for the listing order and the specialty filter); the benchmark
+adds none of its own.
 
 The 10,000 establishments are the demo planner's rows scaled up (1 CHU,
 22 hospitals and 9,977 health centres spread like the demo's), written through
@@ -41,7 +44,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -146,49 +149,22 @@ def stats(samples_ms: list[float]) -> dict[str, float | int]:
 
 
 def run_mix(queries: list[Query], rounds: int, one: Callable[[Query], int]) -> dict[str, Any]:
-    """Every query ``rounds`` times in a shuffled order; per-query and overall latencies."""
-    return run_variants(queries, rounds, one, {"only": lambda: None})["only"]
-
-
-def run_variants(
-    queries: list[Query],
-    rounds: int,
-    one: Callable[[Query], int],
-    variants: dict[str, Callable[[], None]],
-) -> dict[str, dict[str, Any]]:
-    """The mix under each variant (a function that puts the database in that state).
-
-    Variants alternate round by round, in alternating order, so that a change
-    in the machine's load during the run weighs on all of them alike.
-    """
+    """Every query once to warm up, then ``rounds`` times in a shuffled order."""
     rng = random.Random(SEED)
-    samples: dict[str, dict[str, list[float]]] = {
-        v: {q.label: [] for q in queries} for v in variants
-    }
-    totals: dict[str, int] = {}
-    for enter in variants.values():  # warm-up: caches and prepared plans, not measured
-        enter()
-        for query in queries:
-            totals[query.label] = one(query)
-    names = list(variants)
-    for round_ in range(rounds):
-        for name in names if round_ % 2 == 0 else names[::-1]:
-            variants[name]()
-            order = queries[:]
-            rng.shuffle(order)
-            for query in order:
-                started = time.perf_counter()
-                one(query)
-                samples[name][query.label].append((time.perf_counter() - started) * 1000)
+    samples: dict[str, list[float]] = {q.label: [] for q in queries}
+    totals = {query.label: one(query) for query in queries}  # caches, prepared plans
+    for _ in range(rounds):
+        order = queries[:]
+        rng.shuffle(order)
+        for query in order:
+            started = time.perf_counter()
+            one(query)
+            samples[query.label].append((time.perf_counter() - started) * 1000)
     return {
-        name: {
-            "overall": stats([v for values in per_query.values() for v in values]),
-            "queries": {
-                label: {**stats(values), "matches": totals[label]}
-                for label, values in per_query.items()
-            },
-        }
-        for name, per_query in samples.items()
+        "overall": stats([v for values in samples.values() for v in values]),
+        "queries": {
+            label: {**stats(values), "matches": totals[label]} for label, values in samples.items()
+        },
     }
 
 
@@ -242,12 +218,25 @@ def server_version(engine: Engine) -> str:
 
 
 def bench_demo(engine: Engine) -> dict[str, Any]:
+    """The whole demo, with the time of each step's build: the demo grows step by step."""
+    step_s: dict[str, float] = {}
+
+    def timed(step: pipeline.Step) -> pipeline.Step:
+        def build(ctx: pipeline.DemoContext) -> pipeline.Counts:
+            started = time.perf_counter()
+            try:
+                return step.build(ctx)
+            finally:
+                step_s[step.name] = round(time.perf_counter() - started, 2)
+
+        return replace(step, build=build)
+
     started = time.perf_counter()
     upgrade(engine)
     migrated = time.perf_counter()
     factory = make_session_factory(engine)
     with factory() as db:
-        result = pipeline.run(db, STEPS, seed=SEED)
+        result = pipeline.run(db, [timed(step) for step in STEPS], seed=SEED)
     done = time.perf_counter()
     with factory() as db:
         summary = territory.summary(db, READER)
@@ -257,6 +246,8 @@ def bench_demo(engine: Engine) -> dict[str, Any]:
         "total_s": round(done - started, 2),
         "by_category": summary.by_category,
         "steps": {o.name: o.status for o in result.outcomes},
+        "step_s": step_s,
+        "step_counts": {o.name: o.counts for o in result.outcomes},
     }
 
 
@@ -287,8 +278,8 @@ def load_registry(engine: Engine, size: int) -> dict[str, Any]:
     }
 
 
-def bench_service(engine: Engine, queries: list[Query], rounds: int) -> dict[str, dict[str, Any]]:
-    """The mix through the use case, as the schema is and with the proposed indexes."""
+def bench_service(engine: Engine, queries: list[Query], rounds: int) -> dict[str, Any]:
+    """The mix through the use case, on the schema as migrated."""
     factory = make_session_factory(engine)
 
     def one(query: Query) -> int:
@@ -298,21 +289,7 @@ def bench_service(engine: Engine, queries: list[Query], rounds: int) -> dict[str
             )
             return page.total
 
-    def as_migrated() -> None:
-        with engine.begin() as conn:
-            for name, _ in PROPOSED_INDEXES:
-                conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
-
-    def with_indexes() -> None:
-        with engine.begin() as conn:
-            for name, definition in PROPOSED_INDEXES:
-                conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}"))
-
-    results = run_variants(
-        queries, rounds, one, {"as_migrated": as_migrated, "proposed_indexes": with_indexes}
-    )
-    as_migrated()
-    return results
+    return run_mix(queries, rounds, one)
 
 
 def bench_http(engine: Engine, queries: list[Query], rounds: int) -> dict[str, Any]:
@@ -344,15 +321,6 @@ def bench_http(engine: Engine, queries: list[Query], rounds: int) -> dict[str, A
         return run_mix(queries, rounds, one)
 
 
-# Indexes this benchmark suggests for territory.service.search_establishments, as
-# (name, "table (columns)"); created and dropped by the benchmark on its own database,
-# never by the application.
-PROPOSED_INDEXES = (
-    ("ix_bench_establishment_listing", "establishment (care_level DESC, name, code)"),
-    ("ix_bench_service_specialty", "establishment_service (specialty_code, establishment_id)"),
-)
-
-
 def bench_backend(
     kind: str, make: Callable[[str], Any], size: int, rounds: int, http_rounds: int
 ) -> dict[str, Any]:
@@ -365,16 +333,8 @@ def bench_backend(
     with make("registry") as engine:
         result["registry"] = load_registry(engine, size)
         queries = query_mix(size)
-        log(
-            f"[{kind}] recherche (service), {rounds} tours de {len(queries)} requêtes, "
-            "sans puis avec les index proposés, en alternance…"
-        )
-        service = bench_service(engine, queries, rounds)
-        result["search_service"] = service["as_migrated"]
-        result["search_service_proposed_indexes"] = {
-            "indexes": [f"{name} ON {definition}" for name, definition in PROPOSED_INDEXES],
-            **service["proposed_indexes"],
-        }
+        log(f"[{kind}] recherche (service), {rounds} tours de {len(queries)} requêtes…")
+        result["search_service"] = bench_service(engine, queries, rounds)
         if http_rounds:
             log(f"[{kind}] recherche (HTTP), {http_rounds} tours…")
             result["search_http"] = bench_http(engine, queries, http_rounds)
@@ -426,13 +386,16 @@ def markdown(report: dict[str, Any]) -> str:
         lambda b: f"{b['demo']['migrate_s']} + {b['demo']['pipeline_s']} = {b['demo']['total_s']}",
     )
     row(
+        "demo steps (s)",
+        lambda b: ", ".join(f"{k} {v}" for k, v in b["demo"].get("step_s", {}).items()) or "—",
+    )
+    row(
         "load of the search set (establishments, s)",
         lambda b: f"{b['registry']['establishments']} in {b['registry']['load_s']}",
     )
     for key, label in (
         ("search_service", "search, service"),
         ("search_http", "search, HTTP + token"),
-        ("search_service_proposed_indexes", "search, service, proposed indexes"),
     ):
         if all(key in report[b] for b in backends):
             row(f"{label}: p50 / p95 / mean ms (n)", overall(key))
@@ -443,13 +406,7 @@ def markdown(report: dict[str, Any]) -> str:
         cells = []
         for b in backends:
             q = report[b]["search_service"]["queries"][label]
-            after = (
-                report[b].get("search_service_proposed_indexes", {}).get("queries", {}).get(label)
-            )
-            cell = f"{q['p50_ms']} / {q['p95_ms']} ({q['matches']})"
-            if after:
-                cell += f" → {after['p50_ms']} / {after['p95_ms']}"
-            cells.append(cell)
+            cells.append(f"{q['p50_ms']} / {q['p95_ms']} ({q['matches']})")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
