@@ -281,19 +281,17 @@ def search_establishments(
         .offset((page - 1) * page_size)
         .subquery()
     )
+    # Correlated, but evaluated only for the page's rows (the join on page_ids comes
+    # first): one walk of the listing index instead of two.
     beds = (
-        select(
-            EstablishmentService.establishment_id.label("establishment_id"),
-            func.sum(EstablishmentService.beds).label("beds"),
-        )
-        .where(EstablishmentService.establishment_id.in_(select(page_ids.c.id)))
-        .group_by(EstablishmentService.establishment_id)
-        .subquery()
+        select(func.coalesce(func.sum(EstablishmentService.beds), 0))
+        .where(EstablishmentService.establishment_id == Establishment.id)
+        .correlate(Establishment)
+        .scalar_subquery()
     )
     rows = session.execute(
-        select(Establishment, func.coalesce(beds.c.beds, 0))
+        select(Establishment, beds)
         .join(page_ids, page_ids.c.id == Establishment.id)
-        .outerjoin(beds, beds.c.establishment_id == Establishment.id)
         .order_by(Establishment.care_level.desc(), Establishment.name, Establishment.code)
         .options(lazyload(Establishment.services))
     ).all()
