@@ -32,6 +32,17 @@ class Settings(BaseSettings):
     # to a person automatically, and below which it is a new person (between: review).
     mpi_upper: float = 0.95
     mpi_lower: float = 0.30
+    # Care pathways: hours a receiving establishment has to answer a referral, by
+    # priority (None: the defaults of parcours.pathways.referral), and how often the
+    # server sweeps unanswered referrals past their deadline to "expired" (0: never;
+    # `parcours pathways expire` does the same from a scheduler).
+    referral_deadline_urgent_hours: float | None = None
+    referral_deadline_priority_hours: float | None = None
+    referral_deadline_routine_hours: float | None = None
+    expiry_sweep_minutes: float = 5.0
+    # Routing: the median wait of a specialty is taken over the referrals scheduled in
+    # this many past days.
+    routing_wait_days: int = 90
 
 
 @lru_cache(maxsize=1)

@@ -55,6 +55,7 @@ class Permission(StrEnum):
     FINANCE_READ = "finance.read"
     FINANCE_WRITE = "finance.write"
     AGGREGATES_READ = "aggregates.read"
+    PATHWAY_MAP_MANAGE = "pathway_map.manage"
 
 
 _EVERYONE = {Permission.TERRITORY_READ, Permission.AGGREGATES_READ}
@@ -69,6 +70,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.AUDIT_READ,
             Permission.WORKFORCE_READ,
             Permission.FINANCE_READ,
+            Permission.PATHWAY_MAP_MANAGE,
         }
     ),
     Role.ESTABLISHMENT_ADMIN: frozenset(

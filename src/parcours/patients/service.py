@@ -991,6 +991,60 @@ def get_person(
     )
 
 
+# --- for the other contexts (their own service audits the read) ---------------------------------
+
+
+@dataclass(frozen=True)
+class PersonRecords:
+    """A person's source records, which encounters and referrals hang from."""
+
+    person_id: str
+    records: tuple[tuple[int, str | None], ...]  # (record id, establishment code)
+
+    @property
+    def record_ids(self) -> list[int]:
+        return [r for r, _ in self.records]
+
+    @property
+    def establishments(self) -> list[str]:
+        return sorted({e for _, e in self.records if e})
+
+    def record_at(self, establishment: str) -> int | None:
+        """The person's record at ``establishment`` (the newest), else None."""
+        found = [r for r, e in self.records if e == establishment]
+        return max(found) if found else None
+
+
+def person_records(session: Session, person_id: str) -> PersonRecords:
+    """The records linked to a person now (no audit: the calling use case audits its read)."""
+    person = _person(session, person_id)
+    rows = session.execute(
+        select(R.id, R.establishment_code)
+        .join(L, L.record_id == R.id)
+        .where(L.person_id == person.id)
+        .order_by(R.id)
+    ).all()
+    return PersonRecords(person.public_id, tuple((int(i), e) for i, e in rows))
+
+
+def persons_of_records(session: Session, record_ids: Iterable[int]) -> dict[int, PersonBrief]:
+    """Who each record belongs to now, with minimal demographics (for lists of referrals).
+
+    No audit here: the calling use case records the read of the list it shows.
+    """
+    wanted = sorted(set(record_ids))
+    if not wanted:
+        return {}
+    owners = dict(
+        session.execute(select(L.record_id, L.person_id).where(L.record_id.in_(wanted))).all()
+    )
+    person_ids = sorted(set(owners.values()))
+    persons = {p.id: p for p in session.scalars(select(P).where(P.id.in_(person_ids)))}
+    records = _records_of(session, person_ids)
+    briefs = {pid: _brief(persons[pid], records[pid], None) for pid in person_ids if records[pid]}
+    return {rid: briefs[pid] for rid, pid in owners.items() if pid in briefs}
+
+
 # --- search ------------------------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -162,6 +162,76 @@ def province_of_establishments(session: Session) -> dict[str, str]:
     """Establishment code → province code, which the access rules need to compare scopes."""
     rows = session.execute(select(Establishment.code, Establishment.province_code))
     return dict(rows.all())
+
+
+@dataclass(frozen=True)
+class NetworkNode:
+    """An establishment as the care network sees it: where it is, what it offers, its beds."""
+
+    code: str
+    name: str
+    type: EstablishmentType
+    province: str
+    region: str
+    latitude: float | None
+    longitude: float | None
+    is_open: bool
+    services: dict[str, int]
+
+
+def registry_fingerprint(session: Session) -> tuple[int, datetime | None]:
+    """(how many establishments, when one last changed): what caches of the network key on.
+
+    Every write of the registry (services and beds included) goes through a use case
+    that stamps ``updated_at``.
+    """
+    count, last = session.execute(
+        select(func.count(Establishment.id), func.max(Establishment.updated_at))
+    ).one()
+    return int(count or 0), last
+
+
+def network(session: Session) -> list[NetworkNode]:
+    """Every establishment with its services and beds, in two queries (map, routing, census).
+
+    No personal data and no scope: the network is public inside the GST.
+    """
+    regions = dict(session.execute(select(Province.code, Province.region_code)).all())
+    services: dict[int, dict[str, int]] = {}
+    for est_id, specialty, beds in session.execute(
+        select(
+            EstablishmentService.establishment_id,
+            EstablishmentService.specialty_code,
+            EstablishmentService.beds,
+        )
+    ):
+        services.setdefault(est_id, {})[specialty] = int(beds)
+    rows = session.execute(
+        select(
+            Establishment.id,
+            Establishment.code,
+            Establishment.name,
+            Establishment.type,
+            Establishment.province_code,
+            Establishment.latitude,
+            Establishment.longitude,
+            Establishment.status,
+        ).order_by(Establishment.code)
+    )
+    return [
+        NetworkNode(
+            code=code,
+            name=name,
+            type=EstablishmentType(type_),
+            province=province,
+            region=regions.get(province, ""),
+            latitude=lat,
+            longitude=lon,
+            is_open=status == Status.OPEN.value,
+            services=services.get(est_id, {}),
+        )
+        for est_id, code, name, type_, province, lat, lon, status in rows
+    ]
 
 
 # --- reading ---------------------------------------------------------------
