@@ -11,6 +11,7 @@ from parcours.cli_support import cli_session, console
 from parcours.config import get_settings
 from parcours.db import make_engine
 from parcours.demo.cli import demo
+from parcours.pathways.cli import pathways_app
 from parcours.patients.cli import mpi_app
 from parcours.territory.cli import import_establishments
 
@@ -27,6 +28,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(import_app, name="import")
 app.add_typer(mpi_app, name="mpi")
+app.add_typer(pathways_app, name="pathways")
 import_app.command("establishments")(import_establishments)
 app.command("demo")(demo)
 

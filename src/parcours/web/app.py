@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -125,7 +128,24 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_app(engine: Engine | None = None) -> FastAPI:
     settings = get_settings()
     engine = engine or make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from parcours.pathways import sweeper
+
+        task = None
+        if settings.expiry_sweep_minutes > 0:
+            task = asyncio.create_task(
+                sweeper.run(app.state.session_factory, settings.expiry_sweep_minutes)
+            )
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Parcours",
         version=__version__,
         description="Système d'information régional unifié du GST",

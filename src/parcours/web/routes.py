@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from parcours.access import api as access_api
 from parcours.access import pages as access_pages
+from parcours.pathways import api as pathways_api
 from parcours.patients import api as patients_api
 from parcours.patients import pages as patients_pages
 from parcours.territory import api as territory_api
@@ -17,6 +18,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(access_api.router)
     app.include_router(territory_api.router)
     app.include_router(patients_api.router)
+    app.include_router(pathways_api.router)
     app.include_router(web_pages.router)
     app.include_router(access_pages.router)
     app.include_router(territory_pages.router)
