@@ -104,6 +104,10 @@ def register(db: Session, establishment: str = CENTRE, **values: str) -> str:
 
 @pytest.fixture
 def network(db: Session) -> Network:
+    return build_network(db)
+
+
+def build_network(db: Session) -> Network:
     system = system_principal("test")
     for code, name, type_, province, lat, lon, services in _ROWS:
         territory.create_establishment(
