@@ -95,7 +95,12 @@ def test_sqlite_upgrade_matches_the_models_and_downgrades(tmp_path: Path) -> Non
                     text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
                 )
             }
-        assert triggers == {"audit_event_no_update", "audit_event_no_delete"}
+        histories = ("referral_event", "pathway_map_version", "pathway_map_exception")
+        assert triggers == {
+            f"{table}_no_{verb}"
+            for table in ("audit_event", *histories)
+            for verb in ("update", "delete")
+        }
     finally:
         engine.dispose()
 

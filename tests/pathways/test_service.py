@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from parcours.access.models import AuditEvent
@@ -657,3 +658,27 @@ def test_the_timeline_follows_the_persons_records_across_establishments(
     line = service.timeline(db, network.nurse, network.person)
     assert [i.establishment for i in line.items] == [CHU, CENTRE]
     assert set(line.establishments) == {CENTRE, CHU}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE referral_event SET reason = 'réécrit'",
+        "DELETE FROM referral_event",
+        "UPDATE pathway_map_exception SET destination = 'CHU-TNG-01'",
+        "DELETE FROM pathway_map_version",
+    ],
+)
+def test_histories_cannot_be_rewritten(db: Session, network: Network, statement: str) -> None:
+    refer(db, network)
+    service.amend_map(
+        db,
+        network.gst,
+        MapChangeIn(
+            reason="essai",
+            add=[MapExceptionIn(source=CENTRE, specialty="cardiology", destination=REGIONAL)],
+        ),
+    )
+    with pytest.raises(DBAPIError, match="append-only"):
+        db.execute(text(statement))
+    db.rollback()

@@ -221,8 +221,39 @@ def upgrade() -> None:
     with op.batch_alter_table("encounter_diagnosis", schema=None) as batch_op:
         batch_op.create_index("ix_encounter_diagnosis_code", ["code"], unique=False)
 
+    _append_only(APPEND_ONLY)
+
+
+# Histories are never rewritten: a referral's events and a published map version stay
+# as written (a correction is a new event, a change is a new version).
+APPEND_ONLY = ("referral_event", "pathway_map_version", "pathway_map_exception")
+
+
+def _append_only(tables: Sequence[str]) -> None:
+    if op.get_context().dialect.name == "postgresql":
+        op.execute(
+            "CREATE FUNCTION parcours_history_append_only() RETURNS trigger AS $$ "
+            "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$ LANGUAGE plpgsql"
+        )
+        for table in tables:
+            op.execute(
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION parcours_history_append_only()"
+            )
+    else:
+        for table in tables:
+            for verb in ("UPDATE", "DELETE"):
+                op.execute(
+                    f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+                )
+
 
 def downgrade() -> None:
+    if op.get_context().dialect.name == "postgresql":
+        for table in APPEND_ONLY:
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+        op.execute("DROP FUNCTION IF EXISTS parcours_history_append_only()")
     with op.batch_alter_table("encounter_diagnosis", schema=None) as batch_op:
         batch_op.drop_index("ix_encounter_diagnosis_code")
 
