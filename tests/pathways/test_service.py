@@ -682,3 +682,27 @@ def test_histories_cannot_be_rewritten(db: Session, network: Network, statement:
     with pytest.raises(DBAPIError, match="append-only"):
         db.execute(text(statement))
     db.rollback()
+
+
+def test_the_servers_sweep_expires_what_is_overdue(
+    db: Session, network: Network, session_factory: sessionmaker[Session]
+) -> None:
+    from parcours.pathways import sweeper
+
+    old = service.create_referral(
+        db,
+        network.nurse,
+        ReferralIn(
+            person_id=network.person,
+            source=CENTRE,
+            specialty="cardiology",
+            priority="urgent",
+            reason="x",
+        ),
+        now=datetime.now(UTC) - timedelta(hours=3),
+    )
+    fresh = refer(db, network)  # routine, sent at T0 + 15 days of deadline: long past too
+    assert sweeper.sweep_once(session_factory) == 2
+    assert service.get_referral(db, network.nurse, old.id).state == "expired"
+    assert service.get_referral(db, network.nurse, fresh).state == "expired"
+    assert sweeper.sweep_once(session_factory) == 0

@@ -760,8 +760,9 @@ def create_referral(
             "sent": data.send,
         },
     )
+    out = _full_out(session, row, net, principal, at)
     session.commit()
-    return _full_out(session, row, net, principal, at)
+    return out
 
 
 def _store_transition(
@@ -874,8 +875,9 @@ def transition(
             **({"encounter": encounter_id} if encounter_id is not None else {}),
         },
     )
+    out = _full_out(session, row, net, principal, at)
     session.commit()
-    return _full_out(session, row, net, principal, at)
+    return out
 
 
 def _arrival_encounter(session: Session, row: Referral, by: str, at: datetime) -> int:
@@ -1250,8 +1252,9 @@ def record_encounter(
         str(enc.id),
         details={"establishment": code, "person": records.person_id, "overflow": overflow},
     )
+    out = _encounter_out(enc, _diagnoses_of(session, [enc.id])[enc.id], net, records.person_id)
     session.commit()
-    return _encounter_out(enc, _diagnoses_of(session, [enc.id])[enc.id], net, records.person_id)
+    return out
 
 
 def discharge(
@@ -1318,14 +1321,15 @@ def discharge(
         str(enc.id),
         details={"mode": data.mode.value, "transfer_to": transfer_to},
     )
-    session.commit()
     person = patients.persons_of_records(session, [enc.record_id]).get(enc.record_id)
-    return _encounter_out(
+    out = _encounter_out(
         enc,
         _diagnoses_of(session, [enc.id])[enc.id],
         net,
         person.person_id if person else None,
     )
+    session.commit()
+    return out
 
 
 def census(
