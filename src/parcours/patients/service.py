@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from parcours.access import audit
 from parcours.access.rules import Permission, Principal, ScopeKind, system_principal
 from parcours.access.service import require
+from parcours.bulk_store import bulk_insert, lock_keys, reserve_ids
 from parcours.config import get_settings
 from parcours.db import utcnow
 from parcours.errors import Conflict, Forbidden, Invalid, NotFound
@@ -89,7 +90,6 @@ from parcours.patients.schemas import (
     ReviewOut,
     ReviewPage,
 )
-from parcours.patients.store import bulk_insert, lock_keys, reserve_ids
 from parcours.territory.service import province_of_establishments
 
 SYSTEM_ACTOR = "system:mpi"

@@ -1,10 +1,13 @@
 """Bulk writes for the batch paths: identifiers reserved up front, rows copied in.
 
-Loading a million source records means some ten million rows (records,
-blocking keys, persons, events, projection). Row-by-row ORM inserts would take
-hours; here identifiers are reserved in one statement (so that child rows can
-be written without reading anything back) and rows go in by ``COPY`` on
-PostgreSQL and ``executemany`` on SQLite.
+Shared by the contexts that load in bulk: the master patient index (a million
+source records means some ten million rows: records, blocking keys, persons,
+events, projection) and the care pathways (the demo's history and the
+benchmark: encounters, diagnoses, referrals and their events). Row-by-row ORM
+inserts would take hours; here identifiers are reserved in one statement (so
+that child rows can be written without reading anything back) and rows go in
+by ``COPY`` on PostgreSQL and ``executemany`` on SQLite. The caller's
+transaction holds it all: nothing here commits.
 """
 
 from __future__ import annotations
