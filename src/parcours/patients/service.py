@@ -1832,3 +1832,45 @@ def export_links(session: Session) -> Iterator[tuple[str, str]]:
     )
     for record_key, person in result:
         yield record_key, person or ""
+
+
+# --- for the batch loads of other contexts (the demo's activity, benchmarks) -------------------
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """A source record, the person it belongs to now, and the little a planner needs of them."""
+
+    record_id: int
+    record_key: str
+    establishment_code: str | None
+    person_id: str  # the person's public id
+    sex: str | None
+    birth_year: int | None
+
+
+def record_directory(session: Session) -> list[DirectoryEntry]:
+    """Every linked record with its current person, in record id order.
+
+    For batch writers that attach activity to records (the demo's care pathways,
+    benchmarks): no audit here, the caller audits its load. Minimal fields only:
+    no names, no identifiers.
+    """
+    rows = session.execute(
+        select(R.id, R.record_key, R.establishment_code, P.public_id, R.sex, R.birth_date)
+        .join(L, L.record_id == R.id)
+        .join(P, P.id == L.person_id)
+        .order_by(R.id)
+        .execution_options(yield_per=50_000)
+    )
+    return [
+        DirectoryEntry(
+            int(record_id),
+            key,
+            establishment,
+            person,
+            sex,
+            birth.year if birth is not None else None,
+        )
+        for record_id, key, establishment, person, sex, birth in rows
+    ]
