@@ -10,23 +10,17 @@ The pure core knows no database and no web framework (import-linter contract
 - ``icd10``: the compact ICD-10 list and the code validator;
 - ``geo``: great-circle distances.
 
-What the storage/service layer (``models``, ``service``, ``api``, ``pages``)
-does around it, one transaction per use case:
+Around it, one transaction per use case:
 
-- create: ``pathway_map.designated_destination`` with the current map version,
-  then ``referral.new_referral(..., map_version=, designated_destination=)``;
-  insert the row and its creation event.
-- act: load the row, build a ``ReferralSnapshot``; ``referral.acting_side``
-  (permission, scope, side: 403s); ``referral.apply`` (409/422); then
-  ``UPDATE … SET …, version = :new WHERE id = :id AND version = :old`` — zero
-  rows means another user acted first: raise ``TransitionRefused("stale_version",
-  current=…, expected=…)``; insert ``Transition.event``; on a redirect insert
-  ``Transition.spawned`` (its ``parent_id`` is set) with ``spawned_event``;
-  audit; commit.
-- expire: a periodic sweep over referrals in sent/received with
-  ``answer_due_at <= now`` applies ``Action.EXPIRE`` with ``Side.SYSTEM``.
-- indicators: ``referral.timings(history, answer_due_at)`` and
-  ``pathway_map.count_bypasses``; routing: ``routing.propose`` with
-  ``LiveFacts`` from the census (``encounter``) and ``routing.median_duration``
-  of recent waits.
+- ``models``: encounters (with ICD-10 diagnoses), referrals and their
+  append-only events, map versions and exceptions, the live bed census;
+- ``network``: the registry's establishments as the map sees them, rebuilt
+  only when the registry changes;
+- ``service``: create and move referrals (optimistic version lock, 409 on a
+  race), the expiry sweep, inboxes, routing with live beds and waits,
+  encounters and the census, the person's timeline, the map drawn from the
+  referrals with its bypass counts, map amendments;
+- ``sweeper``: the server's periodic expiry sweep; ``cli``: ``parcours
+  pathways export-map|expire``; ``api`` and ``pages``: the JSON routes and
+  the French pages, both calling ``service``.
 """
