@@ -8,6 +8,7 @@ earlier version of this list then gains only the new steps.
 from __future__ import annotations
 
 from parcours.demo.pipeline import Step
+from parcours.demo.steps.pathways import STEP as PATHWAYS
 from parcours.demo.steps.patients import STEP as PATIENTS
 from parcours.demo.steps.territory import STEP as TERRITORY
 from parcours.demo.steps.users import STEP as USERS
@@ -16,4 +17,5 @@ STEPS: tuple[Step, ...] = (
     TERRITORY,
     USERS,
     PATIENTS,
+    PATHWAYS,
 )
