@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.orm import Session
 
 from parcours.access import audit
@@ -396,13 +396,13 @@ class _Diagnoses:
 
     def __call__(self, codes: Sequence[str], where: str) -> list[tuple[str, bool]]:
         out: list[tuple[str, bool]] = []
-        for text in codes:
-            found = self._seen.get(text)
+        for typed in codes:
+            found = self._seen.get(typed)
             if found is None:
-                check = icd10.check_code(text)
+                check = icd10.check_code(typed)
                 if not check.valid or check.code is None:
                     raise ScriptRefused(f"{where}: {check.message}")
-                found = self._seen[text] = (check.code, check.known)
+                found = self._seen[typed] = (check.code, check.known)
             if found[0] not in [c for c, _ in out]:
                 out.append(found)
         return out
@@ -590,7 +590,8 @@ def load(
 
     Each batch is one transaction with its audit entry (``commit=False`` leaves
     everything to the caller's transaction, as the demo step does with its
-    marker). The census is recounted at the end. ``progress`` is told how many
+    marker). The census is recounted at the end, and PostgreSQL's statistics
+    refreshed when the load commits. ``progress`` is told how many
     scripts or encounters each batch wrote. Raises :class:`ScriptRefused` on
     the first script or encounter the rules refuse (the batch is rolled back).
     """
@@ -637,6 +638,7 @@ def load(
         report.census = service.rebuild_census(session)
         if commit:
             session.commit()
+            _refresh_statistics(session)
         else:
             session.flush()
     except Exception:
@@ -729,6 +731,16 @@ def _load_encounters(
     bulk_insert(session, _table(Encounter), _ENCOUNTER_COLUMNS, encounter_rows)
     bulk_insert(session, _table(EncounterDiagnosis), _DIAGNOSIS_COLUMNS, diagnosis_rows)
     return {"encounters": len(encounter_rows), "diagnoses": len(diagnosis_rows)}
+
+
+def _refresh_statistics(session: Session) -> None:
+    """After a load, PostgreSQL's planner gets fresh statistics at once (as the MPI's batch
+    does): on estimates from before a million-row load, the inbox and timeline plans go
+    wrong until autovacuum catches up. SQLite plans from its indexes alone."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(text("ANALYZE encounter, encounter_diagnosis, referral, referral_event"))
+    session.commit()
 
 
 def activity_counts(session: Session) -> dict[str, int]:
