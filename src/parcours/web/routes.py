@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from parcours.access import api as access_api
 from parcours.access import pages as access_pages
 from parcours.pathways import api as pathways_api
+from parcours.pathways import pages as pathways_pages
 from parcours.patients import api as patients_api
 from parcours.patients import pages as patients_pages
 from parcours.territory import api as territory_api
@@ -23,3 +24,4 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(access_pages.router)
     app.include_router(territory_pages.router)
     app.include_router(patients_pages.router)
+    app.include_router(pathways_pages.router)
