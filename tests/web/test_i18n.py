@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from parcours.access import rules as access_rules
 from parcours.access.rules import Role
+from parcours.pathways import encounter, pathway_map, referral, routing
 from parcours.territory import rules as territory_rules
 from parcours.web.i18n import current_locale, gettext_, labels_of, ngettext_
 from tests.conftest import MakeUser, login
@@ -44,10 +45,15 @@ def translated(catalog: Catalog) -> dict[str, str]:
 
 def test_every_label_of_the_rules_is_translated(catalog: Catalog) -> None:
     done = translated(catalog)
-    labels = list(labels_of(territory_rules)) + list(labels_of(access_rules))
+    labels = [
+        label
+        for module in (territory_rules, access_rules, referral, routing, encounter, pathway_map)
+        for label in labels_of(module)
+    ]
     assert "Hôpital de proximité" in labels
     assert "Administrateur régional" in labels
     assert "Cardiologie" in labels
+    assert "Terminée (contre-référence)" in labels
     missing = [label for label in labels if label not in done]
     assert not missing, missing
 

@@ -1114,7 +1114,11 @@ def _diagnoses(codes: Sequence[str]) -> list[tuple[str, bool]]:
         elif check.code not in [c for c, _ in out]:
             out.append((check.code, check.known))
     if problems:
-        raise Invalid("{problems}", code="invalid_diagnosis", problems=" ; ".join(problems))
+        raise Invalid(
+            "Diagnostic refusé : {problems}.",
+            code="invalid_diagnosis",
+            problems=" ; ".join(problems),
+        )
     return out
 
 
@@ -1194,7 +1198,9 @@ def record_encounter(
     if start > at + timedelta(minutes=5):
         problems.append("le début est dans le futur")
     if problems:
-        raise Invalid("{problems}", code="invalid_encounter", problems=" ; ".join(problems))
+        raise Invalid(
+            "Venue refusée : {problems}.", code="invalid_encounter", problems=" ; ".join(problems)
+        )
     est = net.index.get(code)
     assert est is not None
     if data.specialty and not est.offers(data.specialty):
@@ -1299,7 +1305,9 @@ def discharge(
         diagnoses=data.diagnoses,
     )
     if problems:
-        raise Invalid("{problems}", code="invalid_discharge", problems=" ; ".join(problems))
+        raise Invalid(
+            "Sortie refusée : {problems}.", code="invalid_discharge", problems=" ; ".join(problems)
+        )
     diagnoses = _diagnoses(data.diagnoses)
     assert enc.specialty is not None
     _free_bed(session, enc.establishment_code, enc.specialty)
