@@ -255,8 +255,9 @@ def _referral_page(
     problems: list[str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    referral = service.get_referral(db, user.principal, referral_id)
+    # the registry first: the audited read commits, and nothing should be read after it
     net = network.load(db)
+    referral = service.get_referral(db, user.principal, referral_id)
     return render(
         request,
         "pathways/referral.html",
@@ -349,6 +350,8 @@ def _timeline_page(
     status_code: int = 200,
 ) -> Response:
     principal = user.principal
+    homes = _home_establishments(principal, db)
+    net = network.load(db)
     try:
         line = service.timeline(db, principal, person_id, reason=reason)
     except Forbidden as exc:
@@ -361,9 +364,8 @@ def _timeline_page(
             {"person_id": person_id, "message": explain(exc), "problems": problems or []},
             status_code=403,
         )
-    homes = _home_establishments(principal, db)
     if not homes and principal.scope.kind is ScopeKind.GST:
-        homes = [(c, network.load(db).name(c)) for c in line.establishments]
+        homes = [(c, net.name(c)) for c in line.establishments]
     return render(
         request,
         "pathways/timeline.html",
