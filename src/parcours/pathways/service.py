@@ -131,12 +131,32 @@ def _known_establishment(net: network.Network, code: str) -> str:
     return code
 
 
+def _require_open(net: network.Network, code: str) -> None:
+    est = net.index.get(code)
+    if est is None or not est.is_open:
+        raise Invalid(
+            "{destination} n'est pas en service.", code="destination_closed", destination=code
+        )
+
+
 def _known_specialty(code: str) -> str:
     if code not in pathway_map.SPECIALTY_NAMES:
         raise Invalid(
             "Spécialité inconnue : {specialty}.", code="unknown_specialty", specialty=code
         )
     return code
+
+
+def _records_of(session: Session, person_id: str) -> patients.PersonRecords:
+    """The person's records; a person with none (all moved elsewhere) cannot be seen or referred."""
+    records = patients.person_records(session, person_id)
+    if not records.records:
+        raise Invalid(
+            "La personne {person} n'a aucune fiche active.",
+            code="person_without_record",
+            person=records.person_id,
+        )
+    return records
 
 
 def _covers(
@@ -685,13 +705,7 @@ def create_referral(
     source = _known_establishment(net, data.source)
     _require_at(principal, Permission.CLINICAL_WRITE, source, net.provinces)
     specialty = _known_specialty(data.specialty)
-    records = patients.person_records(session, data.person_id)
-    if not records.records:
-        raise Invalid(
-            "La personne {person} n'a aucune fiche active.",
-            code="person_without_record",
-            person=records.person_id,
-        )
+    records = _records_of(session, data.person_id)
     record_id = records.record_at(source) or records.record_ids[-1]
     version = current_map(session)
     designation = pathway_map.designated_destination(source, specialty, version, net.index)
@@ -707,13 +721,7 @@ def create_referral(
             specialty=pathway_map.specialty_name(specialty),
             source=source,
         )
-    dest = net.index.get(destination)
-    if dest is None or not dest.is_open:
-        raise Invalid(
-            "{destination} n'est pas en service.",
-            code="destination_closed",
-            destination=destination,
-        )
+    _require_open(net, destination)
     transition = machine.new_referral(
         source=source,
         destination=destination,
@@ -765,16 +773,23 @@ def create_referral(
     return out
 
 
+def _update_if_unchanged(
+    session: Session, referral_id: int, seen_version: int, snapshot: ReferralSnapshot
+) -> bool:
+    """Store ``snapshot`` only if the row is still at ``seen_version`` (the optimistic lock)."""
+    result = session.execute(
+        update(Referral)
+        .where(Referral.id == referral_id, Referral.version == seen_version)
+        .values(**_columns(snapshot))
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
 def _store_transition(
     session: Session, row: Referral, seen_version: int, transition: machine.Transition
 ) -> None:
-    result = session.execute(
-        update(Referral)
-        .where(Referral.id == row.id, Referral.version == seen_version)
-        .values(**_columns(transition.snapshot))
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if not _update_if_unchanged(session, row.id, seen_version, transition.snapshot):
         session.rollback()
         current = session.scalar(select(Referral.version).where(Referral.id == row.id))
         raise TransitionRefused("stale_version", current=current, expected=seen_version)
@@ -832,12 +847,7 @@ def transition(
         destination_province=net.provinces.get(row.destination, ""),
     )
     if data.action is Action.REDIRECT and data.destination:
-        target = _known_establishment(net, data.destination)
-        est = net.index.get(target)
-        if est is None or not est.is_open:
-            raise Invalid(
-                "{destination} n'est pas en service.", code="destination_closed", destination=target
-            )
+        _require_open(net, _known_establishment(net, data.destination))
     payload = Payload(
         reason=data.reason,
         destination=data.destination,
@@ -939,13 +949,7 @@ def expire_overdue(session: Session, *, now: datetime | None = None, limit: int 
             moved = machine.apply(snapshot, Action.EXPIRE, Side.SYSTEM, at, by=SYSTEM_ACTOR)
         except TransitionRefused:
             continue
-        result = session.execute(
-            update(Referral)
-            .where(Referral.id == row.id, Referral.version == snapshot.version)
-            .values(**_columns(moved.snapshot))
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if not _update_if_unchanged(session, row.id, snapshot.version, moved.snapshot):
             continue  # answered at the last moment: the answer stands
         session.add(_event_row(row.id, moved.event))
         audit.record(
@@ -1210,13 +1214,7 @@ def record_encounter(
             establishment=net.name(code),
             specialty=pathway_map.specialty_name(data.specialty),
         )
-    records = patients.person_records(session, data.person_id)
-    if not records.records:
-        raise Invalid(
-            "La personne {person} n'a aucune fiche active.",
-            code="person_without_record",
-            person=records.person_id,
-        )
+    records = _records_of(session, data.person_id)
     if data.referral_id is not None:
         referral = _referral_row(session, data.referral_id)
         if referral.destination != code or referral.record_id not in records.record_ids:
