@@ -64,12 +64,36 @@ def test_the_new_referral_page_proposes_the_map_destination_then_sends(
     proposals = re.findall(r'class="proposal[^"]*" data-code="([^"]+)"', page.text)
     assert proposals[0] == PROVINCIAL
     assert f'value="{PROVINCIAL}" checked' in page.text
+    assert 'id="patient"' in page.text
+    assert "El Idrissi" in page.text
+    assert f'<option value="{CENTRE}" selected' in page.text
     referral_id = _refer(app_client, network, csrf)
     shown = app_client.get(f"/referrals/{referral_id}")
     assert shown.status_code == 200
     assert 'data-state="sent"' in shown.text
     assert "radio-thorax.jpg" in shown.text
     assert "conforme à la carte" in shown.text
+
+
+def test_the_new_referral_page_starts_where_the_patient_has_a_record(
+    app_client: TestClient, network: Network, people: dict[str, str], make_user: MakeUser
+) -> None:
+    make_user("regulation", Role.CLINICIAN, "gst")  # GST-wide: no establishment of its own
+    _csrf(app_client, "regulation")
+    page = app_client.get(
+        "/referrals/new", params={"person": network.person, "specialty": "cardiology"}
+    )
+    assert page.status_code == 200
+    assert f'name="from" value="{CENTRE}"' in page.text
+    proposals = re.findall(r'class="proposal[^"]*" data-code="([^"]+)"', page.text)
+    assert proposals[0] == PROVINCIAL
+
+    _csrf(app_client, "chu")  # the patient has no record at the CHU: not shown
+    elsewhere = app_client.get("/referrals/new", params={"person": network.person})
+    assert elsewhere.status_code == 200
+    assert 'id="patient"' not in elsewhere.text
+    assert "El Idrissi" not in elsewhere.text
+    assert "aucune fiche dans votre périmètre" in elsewhere.text
 
 
 def test_a_refused_form_keeps_what_was_typed(

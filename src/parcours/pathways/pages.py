@@ -47,6 +47,7 @@ from parcours.pathways.schemas import (
     ReferralIn,
     TransitionIn,
 )
+from parcours.patients import service as patients
 from parcours.territory.rules import CARE_LEVEL_LABELS
 from parcours.web import coast, svgmap
 from parcours.web.deps import CheckedForm, PageUser, SessionDep
@@ -86,7 +87,15 @@ def _vocabulary() -> dict[str, Any]:
         "specialty_names": {c: _(n) for c, n in SPECIALTY_NAMES.items()},
         "level_colours": LEVEL_COLOURS,
         "days": _days,
+        "birth": _birth,
     }
+
+
+def _birth(value: str | None) -> str:
+    """A birth date as precise as it was registered: 14/03/1978, 03/1978 or 1978."""
+    if not value:
+        return "—"
+    return "/".join(reversed(value[:10].split("-")))
 
 
 def _days(value: float | None) -> str:
@@ -137,6 +146,20 @@ def _validation_problems(exc: ValidationError) -> list[str]:
 # --- refer a patient ------------------------------------------------------------------------
 
 
+def _default_source(homes: list[tuple[str, str]], record_sites: list[str]) -> str:
+    """Where the referral starts by default: the user's establishment where the patient
+    has a record, else the user's only establishment, else (GST-wide) the record's."""
+    codes = [code for code, _name in homes]
+    for code in record_sites:
+        if code in codes:
+            return code
+    if len(codes) == 1:
+        return codes[0]
+    if not codes and record_sites:
+        return record_sites[0]
+    return ""
+
+
 def _new_page(
     request: Request,
     db: Session,
@@ -148,7 +171,18 @@ def _new_page(
     principal = user.principal
     require(principal, Permission.CLINICAL_WRITE)
     homes = _home_establishments(principal, db)
-    source = values.get("from") or (homes[0][0] if len(homes) == 1 else "")
+    net = network.load(db)
+    person_id = _field(values, "person", 12)
+    patient = None
+    if person_id:
+        # the MPI's own audited, scoped read of the person, shown in brief
+        try:
+            patient = patients.get_person(db, principal, person_id)
+        except DomainError as exc:
+            db.rollback()
+            problems.append(explain(exc))
+    record_sites = [r.establishment for r in patient.records if r.establishment] if patient else []
+    source = values.get("from") or _default_source(homes, record_sites)
     specialty = values.get("specialty", "")
     priority = values.get("priority") or Priority.ROUTINE.value
     routing = None
@@ -166,14 +200,16 @@ def _new_page(
             )
         except DomainError as exc:
             problems.append(explain(exc))
-    person = values.get("person", "")
     return render(
         request,
         "pathways/referral_new.html",
         _vocabulary()
         | {
             "values": values,
-            "person_id": person,
+            "person_id": person_id,
+            "patient": patient,
+            "record_sites": sorted({(c, net.name(c)) for c in record_sites}, key=lambda cn: cn[1]),
+            "sexes": {"M": _("Homme"), "F": _("Femme")},
             "source": source,
             "specialty": specialty,
             "priority": priority,
