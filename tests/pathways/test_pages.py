@@ -225,6 +225,8 @@ def test_the_map_and_the_beds_pages(
     assert drawn.status_code == 200
     assert f'data-source="{CENTRE}" data-destination="{PROVINCIAL}"' in drawn.text
     assert re.search(r'id="outside-map">1<', drawn.text)
+    assert drawn.text.count('<path class="flow"') == 1  # the arrow along the map
+    assert drawn.text.count('<path class="flow outside"') == 1  # and the one to the CHU
     assert 'class="band"' in drawn.text  # the level flow diagram
     assert 'id="amend-map"' in drawn.text
     amended = app_client.post(
@@ -244,6 +246,10 @@ def test_the_map_and_the_beds_pages(
     beds = app_client.get("/beds", params={"specialty": "cardiology"})
     assert beds.status_code == 200
     assert f'data-establishment="{PROVINCIAL}" data-specialty="cardiology"' in beds.text
+    hospitals = app_client.get("/beds", params={"level": "2"})
+    assert f'data-establishment="{PROVINCIAL}"' in hospitals.text
+    assert f'data-establishment="{CHU}"' not in hospitals.text
+    assert 'class="subtotal"' in hospitals.text  # the hospital's services, and their total
     db.expire_all()
     assert db.scalar(select(Referral.map_version).limit(1)) == 1
 

@@ -9,6 +9,7 @@ and its refusals into a message on the page. They work without JavaScript.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -26,7 +27,13 @@ from parcours.access.service import require
 from parcours.config import get_settings
 from parcours.errors import DomainError, Forbidden, Invalid
 from parcours.pathways import charts, network, service
-from parcours.pathways.encounter import DischargeMode, EncounterKind, OccupancyLevel
+from parcours.pathways.encounter import (
+    CensusTotal,
+    DischargeMode,
+    EncounterKind,
+    OccupancyLevel,
+    occupancy_level,
+)
 from parcours.pathways.pathway_map import SPECIALTY_NAMES, DesignationRule
 from parcours.pathways.referral import (
     RULES,
@@ -39,6 +46,7 @@ from parcours.pathways.referral import (
 from parcours.pathways.routing import LevelFit, ProposalFlag
 from parcours.pathways.schemas import (
     AttachmentIn,
+    CensusRow,
     DischargeIn,
     EncounterIn,
     MapChangeIn,
@@ -48,6 +56,7 @@ from parcours.pathways.schemas import (
     TransitionIn,
 )
 from parcours.patients import service as patients
+from parcours.territory import service as territory
 from parcours.territory.rules import CARE_LEVEL_LABELS
 from parcours.web import coast, svgmap
 from parcours.web.deps import CheckedForm, PageUser, SessionDep
@@ -60,6 +69,8 @@ router = APIRouter(include_in_schema=False)
 
 OUT_OF_SCOPE = "out_of_scope"
 LEVEL_COLOURS = charts.LEVEL_COLOURS
+# arrows of referrals outside the map: apart from the levels' colours, and dashed (stylesheet)
+OUTSIDE_COLOUR = "#1565c0"
 
 
 def _zone() -> ZoneInfo:
@@ -86,6 +97,7 @@ def _vocabulary() -> dict[str, Any]:
         "levels": {level: _(label) for level, label in CARE_LEVEL_LABELS.items()},
         "specialty_names": {c: _(n) for c, n in SPECIALTY_NAMES.items()},
         "level_colours": LEVEL_COLOURS,
+        "outside_colour": OUTSIDE_COLOUR,
         "days": _days,
         "birth": _birth,
     }
@@ -174,10 +186,17 @@ def _new_page(
     net = network.load(db)
     person_id = _field(values, "person", 12)
     patient = None
+    patient_notice = ""
     if person_id:
-        # the MPI's own audited, scoped read of the person, shown in brief
+        # the MPI's own audited, scoped read of the person, shown in brief; a person out of
+        # the reader's scope is not shown here (the person page opens it for a reason)
         try:
             patient = patients.get_person(db, principal, person_id)
+        except Forbidden as exc:
+            db.rollback()
+            if exc.code != OUT_OF_SCOPE:
+                raise
+            patient_notice = explain(exc)
         except DomainError as exc:
             db.rollback()
             problems.append(explain(exc))
@@ -208,6 +227,7 @@ def _new_page(
             "values": values,
             "person_id": person_id,
             "patient": patient,
+            "patient_notice": patient_notice,
             "record_sites": sorted({(c, net.name(c)) for c in record_sites}, key=lambda cn: cn[1]),
             "sexes": {"M": _("Homme"), "F": _("Femme")},
             "source": source,
@@ -312,6 +332,7 @@ def _referral_page(
             "problems": problems or [],
             "done": request.query_params.get("done"),
             "may_read_person": user.principal.can(Permission.CLINICAL_READ),
+            "names": net.names,
             "input_names": {i.value for i in Input},
         },
         status_code=status_code,
@@ -544,7 +565,7 @@ def flow_map(drawn: PathwayMapOut, show_network: bool) -> Markup:
                 (s.latitude or 0, s.longitude or 0),
                 (d.latitude or 0, d.longitude or 0),
                 weight=float(f.referrals),
-                colour="#ef6c00" if outside else LEVEL_COLOURS.get(d.care_level, "#37474f"),
+                colour=OUTSIDE_COLOUR if outside else LEVEL_COLOURS.get(d.care_level, "#37474f"),
                 css_class="flow outside" if outside else "flow",
                 title=_("{source} → {destination} : {count} références").format(
                     source=s.name, destination=d.name, count=f.referrals
@@ -675,26 +696,71 @@ def amend_map(request: Request, db: SessionDep, user: PageUser, form: CheckedFor
 # --- beds ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class BedGroup:
+    """One establishment's services in the census, with its totals."""
+
+    code: str
+    name: str
+    care_level: int
+    total: CensusTotal
+    level: str
+    rows: list[CensusRow]
+
+
+def _bed_groups(rows: list[CensusRow]) -> list[BedGroup]:
+    by_establishment: dict[str, list[CensusRow]] = {}
+    for row in rows:
+        by_establishment.setdefault(row.establishment, []).append(row)
+    groups = []
+    for code, items in by_establishment.items():
+        total = CensusTotal(
+            sum(r.declared for r in items),
+            sum(r.occupied for r in items),
+            sum(r.free for r in items),
+        )
+        groups.append(
+            BedGroup(
+                code,
+                items[0].establishment_name,
+                items[0].care_level,
+                total,
+                occupancy_level(total.occupancy).value,
+                items,
+            )
+        )
+    return groups
+
+
 @router.get("/beds")
 def beds_page(request: Request, db: SessionDep, user: PageUser) -> Response:
     params = request.query_params
     province = (params.get("province") or "").upper() or None
     specialty = params.get("specialty") or None
+    level = params.get("level") or ""
     census = service.census(db, user.principal, province=province, specialty=specialty)
-    by_establishment: dict[str, list[Any]] = {}
-    for row in census.rows:
-        by_establishment.setdefault(row.establishment, []).append(row)
-    net = network.load(db)
+    rows = census.rows
+    total = CensusTotal(census.declared, census.occupied, census.free)
+    if level in ("1", "2", "3", "4"):  # a view of the same census: totals of what is shown
+        rows = [r for r in rows if r.care_level == int(level)]
+        total = CensusTotal(
+            sum(r.declared for r in rows), sum(r.occupied for r in rows), sum(r.free for r in rows)
+        )
+    else:
+        level = ""
     return render(
         request,
         "pathways/beds.html",
         _vocabulary()
         | {
             "census": census,
-            "groups": by_establishment,
+            "total": total,
+            "total_level": occupancy_level(total.occupancy).value,
+            "groups": _bed_groups(rows),
             "province": province or "",
             "specialty": specialty or "",
-            "provinces": sorted(set(net.provinces.values())),
+            "level": level,
+            "provinces": [(p.code, p.name) for p in territory.list_provinces(db)],
             "specialties": _specialties(),
         },
     )
