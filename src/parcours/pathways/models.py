@@ -124,6 +124,8 @@ class Referral(Base):
         Index("ix_referral_inbox", "destination", "state", "answer_due_at"),
         # The referring establishment's outgoing list.
         Index("ix_referral_outbox", "source", "state", "last_event_at"),
+        # The counter-referrals come back: a source's completed referrals, newest first.
+        Index("ix_referral_returned", "source", "state", "closed_at"),
         # The map's volumes and the waits of a specialty over a period.
         Index("ix_referral_specialty_sent", "specialty", "sent_at"),
         Index("ix_referral_specialty_scheduled", "specialty", "scheduled_at"),

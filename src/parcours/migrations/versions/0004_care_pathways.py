@@ -134,6 +134,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_referral_parent_id"), ["parent_id"], unique=False)
         batch_op.create_index("ix_referral_record", ["record_id"], unique=False)
         batch_op.create_index(
+            "ix_referral_returned", ["source", "state", "closed_at"], unique=False
+        )
+        batch_op.create_index(
             "ix_referral_specialty_scheduled", ["specialty", "scheduled_at"], unique=False
         )
         batch_op.create_index("ix_referral_specialty_sent", ["specialty", "sent_at"], unique=False)
