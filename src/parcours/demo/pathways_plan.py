@@ -903,7 +903,7 @@ class _Person:
 
     @property
     def last_busy(self) -> datetime:
-        return max((e for _, e in self.busy), default=self.last_step)
+        return max([self.last_step, *(e for _, e in self.busy)])
 
     def pronoun(self) -> str:
         return "Patiente" if self.sex == "F" else "Patient"
