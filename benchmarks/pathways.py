@@ -36,6 +36,7 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -68,6 +69,7 @@ SEED = 2025
 TARGET_MS = 100.0
 MAP_TARGET_S = 1.0
 MAP_SPECIALTY = "cardiology"
+HALF_PAGE = service.INBOX_LIMIT // 2
 
 
 def log(message: str) -> None:
@@ -98,7 +100,8 @@ ANALYST = Principal(0, "bench.analyst", Role.ANALYST, parse_scope("gst"), "web")
 
 @contextmanager
 def sqlite_engine(directory: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{directory / 'pathways.db'}")
+    path = directory if directory.suffix == ".db" else directory / "pathways.db"
+    engine = make_engine(f"sqlite:///{path}")
     try:
         yield engine
     finally:
@@ -106,19 +109,37 @@ def sqlite_engine(directory: Path) -> Iterator[Engine]:
 
 
 @contextmanager
-def pg_engine(_: Path) -> Iterator[Engine]:
-    schema = f"bench_pathways_{os.getpid()}"
+def pg_engine(kept: Path) -> Iterator[Engine]:
+    """A schema of its own, dropped at the end — unless named (``--pg-schema``): then kept."""
+    keep = kept.suffix == ".db"
+    schema = kept.stem if keep else f"bench_pathways_{os.getpid()}"
     admin = make_engine(PG_URL)
+    if not keep:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
     try:
         yield engine
     finally:
         engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        if not keep:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def pg_schema_exists(schema: str) -> bool:
+    admin = make_engine(PG_URL)
+    try:
+        with admin.connect() as conn:
+            found = conn.execute(
+                text("SELECT 1 FROM information_schema.tables WHERE table_schema = :s LIMIT 1"),
+                {"s": schema},
+            ).first()
+        return found is not None
+    finally:
         admin.dispose()
 
 
@@ -255,9 +276,14 @@ def measures(engine: Engine, rounds: int, map_rounds: int) -> dict[str, Any]:
         "counts": counts,
     }
 
-    def inbox_calls(code: str) -> list[Callable[[Session], object]]:
+    def inbox_calls(
+        code: str, limit: int = service.INBOX_LIMIT
+    ) -> list[Callable[[Session], object]]:
         who = clinician(code)
-        return [lambda db, c=code: service.inbox(db, who, c, now=now) for _ in range(rounds)]
+        return [
+            lambda db, c=code: service.inbox(db, who, c, now=now, limit=limit)
+            for _ in range(rounds)
+        ]
 
     def warm(calls: list[Callable[[Session], object]]) -> list[Callable[[Session], object]]:
         with factory() as db:
@@ -274,8 +300,10 @@ def measures(engine: Engine, rounds: int, map_rounds: int) -> dict[str, Any]:
                 "incoming_total": box.incoming_total,
                 "outgoing_total": box.outgoing_total,
                 "overdue": box.overdue,
-                "counter_referrals": len(box.counter_referrals),
+                "shown": len(box.incoming) + len(box.outgoing) + len(box.counter_referrals),
             }
+        # the same lists cut at half the page (what the row count costs)
+        out[f"{label}_limit{HALF_PAGE}"] = stats(timed(warm(inbox_calls(code, HALF_PAGE)), factory))
 
     log(f"  timeline, {rounds} personnes…")
     chosen = rng.sample(persons, min(rounds + 1, len(persons)))
@@ -356,6 +384,37 @@ def verdict(result: dict[str, Any]) -> dict[str, bool]:
     return out
 
 
+class LoadSampler:
+    """The 1-minute load average every 10 s while a phase runs (the machine may be shared)."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(10):
+            self.samples.append(os.getloadavg()[0])
+
+    def __enter__(self) -> LoadSampler:
+        self.samples.append(os.getloadavg()[0])
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append(os.getloadavg()[0])
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "start": round(self.samples[0], 2),
+            "max": round(max(self.samples), 2),
+            "mean": round(statistics.fmean(self.samples), 2),
+            "end": round(self.samples[-1], 2),
+        }
+
+
 def bench_backend(
     kind: str,
     make: Callable[[Path], Any],
@@ -365,12 +424,21 @@ def bench_backend(
     map_rounds: int,
 ) -> dict[str, Any]:
     result: dict[str, Any] = {}
+    if kind == "postgresql":
+        kept = directory.suffix == ".db" and pg_schema_exists(directory.stem)
+    else:
+        kept = directory.suffix == ".db" and directory.exists()
     with make(directory) as engine:
         result["version"] = server_version(engine)
-        log(f"[{kind}] construction…")
-        result["build"] = build(engine, sizes["persons"], sizes["encounters"], sizes["referrals"])
+        if not kept:
+            log(f"[{kind}] construction…")
+            result["build"] = build(
+                engine, sizes["persons"], sizes["encounters"], sizes["referrals"]
+            )
         log(f"[{kind}] mesures…")
-        result["measures"] = measures(engine, rounds, map_rounds)
+        with LoadSampler() as load:
+            result["measures"] = measures(engine, rounds, map_rounds)
+        result["load_average_during_measures"] = load.summary()
         result["targets_met"] = verdict(result)
     return result
 
@@ -383,6 +451,7 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {label} | " + " | ".join(cell(report[b]) for b in backends) + " |")
 
     row("version", lambda b: str(b["version"]))
+    backends_built = all("build" in report[b] for b in backends)
     for key, label in (
         ("territory_s", "territory step (s)"),
         ("records_load_s", "MPI load of the registers (s)"),
@@ -391,17 +460,22 @@ def markdown(report: dict[str, Any]) -> str:
         ("activity_load_s", "activity bulk load (s)"),
         ("total_s", "build, total (s)"),
     ):
-        row(label, lambda b, k=key: str(b["build"][k]))
-    row("records / persons", lambda b: f"{b['build']['records']} / {b['build']['persons']}")
-    row(
-        "encounters / referrals (rows) / events",
-        lambda b: "{encounters} / {referrals} / {events}".format(**b["build"]["activity"]),
-    )
-    row("open stays (census)", lambda b: str(b["build"]["activity"]["open_stays"]))
+        if backends_built:
+            row(label, lambda b, k=key: str(b["build"][k]))
+    if backends_built:
+        row("records / persons", lambda b: f"{b['build']['records']} / {b['build']['persons']}")
+        row(
+            "encounters / referrals (rows) / events",
+            lambda b: "{encounters} / {referrals} / {events}".format(**b["build"]["activity"]),
+        )
+        row("open stays (census)", lambda b: str(b["build"]["activity"]["open_stays"]))
     for key, label in (
         ("inbox_chu", "inbox, CHU"),
         ("inbox_hospital", "inbox, busiest hospital"),
         ("inbox_centre", "inbox, busiest health centre"),
+        (f"inbox_chu_limit{HALF_PAGE}", f"inbox, CHU, lists of {HALF_PAGE}"),
+        (f"inbox_hospital_limit{HALF_PAGE}", f"inbox, busiest hospital, lists of {HALF_PAGE}"),
+        (f"inbox_centre_limit{HALF_PAGE}", f"inbox, busiest centre, lists of {HALF_PAGE}"),
         ("timeline", "timeline"),
         ("route", "route"),
         ("transition_accept", "transition: accept"),
@@ -424,6 +498,16 @@ def main() -> None:
     parser.add_argument("--referrals", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=None, help="calls per measure")
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
+    parser.add_argument(
+        "--sqlite-file",
+        type=Path,
+        default=None,
+        help="SQLite database to build and keep (…/name.db); if it exists, only measure",
+    )
+    parser.add_argument(
+        "--pg-schema", default=None, help="PostgreSQL schema to build and keep, or only measure"
+    )
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--markdown", type=Path, default=None, help="README table of a report")
     args = parser.parse_args()
     if args.markdown:
@@ -443,16 +527,24 @@ def main() -> None:
         "config": {**sizes, "rounds": rounds, "map_rounds": map_rounds, "seed": SEED},
         "targets": {"p95_ms": TARGET_MS, "draw_map_s": MAP_TARGET_S},
     }
-    with tempfile.TemporaryDirectory(prefix="parcours-bench-pathways-") as directory:
+    if args.no_sqlite:
+        report["sqlite"] = {"skipped": "--no-sqlite"}
+    elif args.sqlite_file:  # built once, kept: later runs only measure
         report["sqlite"] = bench_backend(
-            "sqlite", sqlite_engine, Path(directory), sizes, rounds, map_rounds
+            "sqlite", sqlite_engine, args.sqlite_file, sizes, rounds, map_rounds
         )
+    else:
+        with tempfile.TemporaryDirectory(prefix="parcours-bench-pathways-") as directory:
+            report["sqlite"] = bench_backend(
+                "sqlite", sqlite_engine, Path(directory), sizes, rounds, map_rounds
+            )
     reason = "--no-pg" if args.no_pg else pg_unreachable()
     if reason:
         report["postgresql"] = {"skipped": reason}
     else:
+        schema = Path(f"{args.pg_schema}.db") if args.pg_schema else Path(".")
         report["postgresql"] = bench_backend(
-            "postgresql", pg_engine, Path("."), sizes, rounds, map_rounds
+            "postgresql", pg_engine, schema, sizes, rounds, map_rounds
         )
     report["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(report, ensure_ascii=False, indent=2))
