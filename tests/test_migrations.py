@@ -96,6 +96,12 @@ def test_sqlite_upgrade_matches_the_models_and_downgrades(tmp_path: Path) -> Non
                 )
             }
         histories = ("referral_event", "pathway_map_version", "pathway_map_exception")
+        histories += (  # migration 0005: the workforce's histories
+            "workforce_mobility_event",
+            "workforce_professional_version",
+            "workforce_norm_version",
+            "workforce_norm_line",
+        )
         assert triggers == {
             f"{table}_no_{verb}"
             for table in ("audit_event", *histories)

@@ -14,6 +14,7 @@ from parcours.demo.cli import demo
 from parcours.pathways.cli import pathways_app
 from parcours.patients.cli import mpi_app
 from parcours.territory.cli import import_establishments
+from parcours.workforce.cli import hr_app, import_professionals
 
 app = typer.Typer(
     help="Parcours : système d'information régional du GST.",
@@ -29,7 +30,9 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(import_app, name="import")
 app.add_typer(mpi_app, name="mpi")
 app.add_typer(pathways_app, name="pathways")
+app.add_typer(hr_app, name="hr")
 import_app.command("establishments")(import_establishments)
+import_app.command("professionals")(import_professionals)
 app.command("demo")(demo)
 
 

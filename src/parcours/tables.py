@@ -10,6 +10,7 @@ from parcours.demo import models as demo_models
 from parcours.pathways import models as pathway_models
 from parcours.patients import models as patient_models
 from parcours.territory import models as territory_models
+from parcours.workforce import models as workforce_models
 
 __all__ = [
     "Base",
@@ -18,4 +19,5 @@ __all__ = [
     "pathway_models",
     "patient_models",
     "territory_models",
+    "workforce_models",
 ]
