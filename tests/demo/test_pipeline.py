@@ -37,6 +37,7 @@ def test_builds_the_region_logs_every_role_in_and_runs_again_as_a_no_op(engine: 
         ("users", "built"),
         ("patients", "built"),
         ("pathways", "built"),
+        ("workforce", "built"),
     ]
     assert first.outcomes[0].counts["created"] == 318
 
@@ -68,7 +69,7 @@ def test_builds_the_region_logs_every_role_in_and_runs_again_as_a_no_op(engine: 
     with factory() as db:
         again = pipeline.run(db, STEPS, seed=2025, scale=0.1)
         assert again.already_built
-        assert [o.seed for o in again.outcomes] == [2025] * 4
+        assert [o.seed for o in again.outcomes] == [2025] * len(STEPS)
         assert len(again.context.establishments) == 318  # recalled for later steps
         assert [p.username for p in again.context.results[USERS_PLAN]] == [
             p.username for p in plans

@@ -13,6 +13,8 @@ from parcours.patients import pages as patients_pages
 from parcours.territory import api as territory_api
 from parcours.territory import pages as territory_pages
 from parcours.web import pages as web_pages
+from parcours.workforce import api as workforce_api
+from parcours.workforce import pages as workforce_pages
 
 
 def include_routers(app: FastAPI) -> None:
@@ -20,8 +22,10 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(territory_api.router)
     app.include_router(patients_api.router)
     app.include_router(pathways_api.router)
+    app.include_router(workforce_api.router)
     app.include_router(web_pages.router)
     app.include_router(access_pages.router)
     app.include_router(territory_pages.router)
     app.include_router(patients_pages.router)
     app.include_router(pathways_pages.router)
+    app.include_router(workforce_pages.router)

@@ -368,13 +368,15 @@ def create_professional(
     _check_inpe(session, values["inpe"])
     now = utcnow()
     p = Professional(
-        **{k: v.value if isinstance(v, Sex | Category | EmploymentStatus) else v
-           for k, v in values.items()},
+        **{
+            k: v.value if isinstance(v, Sex | Category | EmploymentStatus) else v
+            for k, v in values.items()
+        },
         search_name=rules.search_key(f"{data.family_name} {data.given_name}"),
         version=1,
         created_at=now,
         updated_at=now,
-    )  # fmt: skip
+    )
     p.family_name = p.family_name.strip()
     p.given_name = p.given_name.strip()
     session.add(p)
@@ -474,9 +476,13 @@ def add_qualification(
     row = _add_qualification(session, principal, p, data)
     session.flush()
     audit.record(
-        session, principal, "professional.qualification", "professional", str(p.id),
+        session,
+        principal,
+        "professional.qualification",
+        "professional",
+        str(p.id),
         details={"qualification": row.id},
-    )  # fmt: skip
+    )
     out = _qualification_out(row)
     session.commit()
     return out
@@ -534,10 +540,13 @@ def assign(
     p = _get(session, professional_id, lock=True)
     row = _assign(session, principal, p, data, where)
     audit.record(
-        session, principal, "assignment.create", "professional", str(p.id),
-        details={"assignment": row.id, "establishment": row.establishment_code,
-                 "share": row.share},
-    )  # fmt: skip
+        session,
+        principal,
+        "assignment.create",
+        "professional",
+        str(p.id),
+        details={"assignment": row.id, "establishment": row.establishment_code, "share": row.share},
+    )
     out = _assignment_out(row, where, today())
     session.commit()
     return out
@@ -559,9 +568,14 @@ def end_assignment(
     _end(row, data.end_on, principal.username, data.reason)
     session.flush()
     audit.record(
-        session, principal, "assignment.end", "professional", str(row.professional_id),
-        reason=data.reason, details={"assignment": row.id, "end_on": data.end_on.isoformat()},
-    )  # fmt: skip
+        session,
+        principal,
+        "assignment.end",
+        "professional",
+        str(row.professional_id),
+        reason=data.reason,
+        details={"assignment": row.id, "end_on": data.end_on.isoformat()},
+    )
     out = _assignment_out(row, where, today())
     session.commit()
     return out
@@ -675,8 +689,9 @@ def search_professionals(
     codes = _scope_codes(principal, where)
     wanted: set[str] | None = None if codes is None else set(codes)
     if f.establishment:
-        wanted = {normalise_code(f.establishment)} & (wanted if wanted is not None else {
-            normalise_code(f.establishment)})  # fmt: skip
+        wanted = {normalise_code(f.establishment)} & (
+            wanted if wanted is not None else {normalise_code(f.establishment)}
+        )
     if f.province:
         in_province = {c for c, p in where.province_of.items() if p == f.province.upper()}
         wanted = in_province if wanted is None else wanted & in_province
@@ -698,9 +713,13 @@ def search_professionals(
     ).all()
     mains = _mains(session, [p.id for p in rows], day)
     audit.record(
-        session, principal, "professional.search", "professional", None,
+        session,
+        principal,
+        "professional.search",
+        "professional",
+        None,
         details={"q": f.q, "results": total},
-    )  # fmt: skip
+    )
     out = ProfessionalPage(
         total=total,
         page=page,
@@ -913,9 +932,13 @@ def add_shift(session: Session, principal: Principal, data: ShiftIn) -> ShiftOut
     session.add(row)
     session.flush()
     audit.record(
-        session, principal, "shift.create", "professional", str(p.id),
+        session,
+        principal,
+        "shift.create",
+        "professional",
+        str(p.id),
         details={"shift": row.id, "establishment": code, "service": service},
-    )  # fmt: skip
+    )
     out = _shift_out(row, p)
     session.commit()
     return out
@@ -934,9 +957,14 @@ def cancel_shift(
     row.cancel_reason = data.reason
     session.flush()
     audit.record(
-        session, principal, "shift.cancel", "professional", str(row.professional_id),
-        reason=data.reason, details={"shift": row.id},
-    )  # fmt: skip
+        session,
+        principal,
+        "shift.cancel",
+        "professional",
+        str(row.professional_id),
+        reason=data.reason,
+        details={"shift": row.id},
+    )
     out = _shift_out(row, _get(session, row.professional_id))
     session.commit()
     return out
@@ -1000,9 +1028,13 @@ def roster(
         .distinct()
     ).all()
     audit.record(
-        session, principal, "roster.read", "establishment", code,
+        session,
+        principal,
+        "roster.read",
+        "establishment",
+        code,
         details={"service": service, "month": first.isoformat()[:7]},
-    )  # fmt: skip
+    )
     out = RosterOut(
         establishment=code,
         establishment_name=where.name(code),
@@ -1210,9 +1242,13 @@ def submit_mobility(session: Session, principal: Principal, data: MobilityIn) ->
     session.flush()
     _event(session, r, MobilityAction.SUBMIT, None, principal.username, now, reason=r.motive)
     audit.record(
-        session, principal, "mobility.submit", "mobility_request", str(r.id),
+        session,
+        principal,
+        "mobility.submit",
+        "mobility_request",
+        str(r.id),
         details={"professional": p.id, "from": origin, "to": target},
-    )  # fmt: skip
+    )
     out = _mobility_out(session, principal, r, p, where, now, events=True)
     session.commit()
     return out
@@ -1352,9 +1388,14 @@ def mobility_step(
         # Effective at once: the move is recorded in the same transaction as the decision.
         _apply_effect(session, r, p, principal, where, now, day)
     audit.record(
-        session, principal, f"mobility.{data.action.value}", "mobility_request", str(r.id),
-        reason=reason, details={"state": r.state, "professional": p.id},
-    )  # fmt: skip
+        session,
+        principal,
+        f"mobility.{data.action.value}",
+        "mobility_request",
+        str(r.id),
+        reason=reason,
+        details={"state": r.state, "professional": p.id},
+    )
     out = _mobility_out(session, principal, r, p, where, now, events=True)
     session.commit()
     return out
@@ -1455,9 +1496,13 @@ def mobility_inbox(
         if len(out) >= limit:
             break
     audit.record(
-        session, principal, "mobility.inbox", "mobility_request", None,
+        session,
+        principal,
+        "mobility.inbox",
+        "mobility_request",
+        None,
         details={"results": len(out)},
-    )  # fmt: skip
+    )
     session.commit()
     return out
 
@@ -1589,9 +1634,14 @@ def publish_norms(
     )
     session.flush()
     audit.record(
-        session, principal, "norms.publish", "norm_version", str(number),
-        reason=reason, details={"lines": len(lines), "based_on": based_on},
-    )  # fmt: skip
+        session,
+        principal,
+        "norms.publish",
+        "norm_version",
+        str(number),
+        reason=reason,
+        details={"lines": len(lines), "based_on": based_on},
+    )
     out = _version_out(session, version)
     if commit:
         session.commit()
@@ -1626,7 +1676,7 @@ def amend_norms(session: Session, principal: Principal, data: NormVersionIn) -> 
     )
 
 
-def _norm_line_in(line: rules.NormLine) -> NormLineIn:
+def norm_line_in(line: rules.NormLine) -> NormLineIn:
     return NormLineIn(
         establishment_type=line.establishment_type.value,
         service=line.service,
@@ -1834,9 +1884,10 @@ def overview(
     )
     population = region.population_2024 if region else sum(p.population_2024 for p in provinces)
     density_rows.append(
-        _density_row(get_settings().gst_code, region.name if region else "", population,
-                     region_groups)
-    )  # fmt: skip
+        _density_row(
+            get_settings().gst_code, region.name if region else "", population, region_groups
+        )
+    )
     pop_2014 = sum(p.population_2014 for p in provinces)
     growth = (population / pop_2014) ** (1 / 10) - 1 if pop_2014 else 0.0
     stock = [
@@ -1862,8 +1913,9 @@ def overview(
         professionals=int(total),
         assigned=int(assigned or 0),
         by_category={c.value: by_category.get(c.value, 0) for c in Category},
-        by_province={k: {c.value: v.get(c.value, 0) for c in Category}
-                     for k, v in by_province.items()},
+        by_province={
+            k: {c.value: v.get(c.value, 0) for c in Category} for k, v in by_province.items()
+        },
         density=density_rows,
         threshold=rules.WHO_THRESHOLD,
         projection=[
@@ -1882,7 +1934,7 @@ def overview(
         needed_2030=projection.needed_in_last_year,
         hires_per_year={k: round(v, 1) for k, v in hires.items()},
         mobility=mobility_delays(session, principal),
-    )  # fmt: skip
+    )
 
 
 # --- import ----------------------------------------------------------------------------
@@ -1925,8 +1977,15 @@ class ImportReport:
             self.rejected.append(outcome)
 
 
-_SEX = {"f": Sex.FEMALE, "femme": Sex.FEMALE, "female": Sex.FEMALE,
-        "m": Sex.MALE, "h": Sex.MALE, "homme": Sex.MALE, "male": Sex.MALE}  # fmt: skip
+_SEX = {
+    "f": Sex.FEMALE,
+    "femme": Sex.FEMALE,
+    "female": Sex.FEMALE,
+    "m": Sex.MALE,
+    "h": Sex.MALE,
+    "homme": Sex.MALE,
+    "male": Sex.MALE,
+}
 
 
 def row_to_input(row: Mapping[str, str]) -> ProfessionalIn:

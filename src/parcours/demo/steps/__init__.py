@@ -12,10 +12,12 @@ from parcours.demo.steps.pathways import STEP as PATHWAYS
 from parcours.demo.steps.patients import STEP as PATIENTS
 from parcours.demo.steps.territory import STEP as TERRITORY
 from parcours.demo.steps.users import STEP as USERS
+from parcours.demo.steps.workforce import STEP as WORKFORCE
 
 STEPS: tuple[Step, ...] = (
     TERRITORY,
     USERS,
     PATIENTS,
     PATHWAYS,
+    WORKFORCE,
 )
