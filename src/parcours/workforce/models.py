@@ -96,14 +96,15 @@ class Assignment(Base):
 
     __tablename__ = "workforce_assignment"
     __table_args__ = (
-        # The gap computation: what is active on a day, by establishment and service.
+        # The gap computation reads this index alone: the shares of time active on a day,
+        # grouped by establishment, service and category, in the index's order.
         Index(
-            "ix_workforce_assignment_active",
-            "start_on",
-            "end_on",
+            "ix_workforce_assignment_staffing",
             "establishment_code",
             "service",
-            "professional_id",
+            "category",
+            "start_on",
+            "end_on",
             "share",
         ),
         Index("ix_workforce_assignment_establishment", "establishment_code", "start_on"),
@@ -115,6 +116,10 @@ class Assignment(Base):
     )
     establishment_code: Mapped[str] = mapped_column(ForeignKey("establishment.code"))
     service: Mapped[str] = mapped_column(String(40), default="")
+    # The category the professional serves in (FHIR PractitionerRole.code): copied from
+    # the professional when the assignment is made, carried to the current and future
+    # assignments when the category changes; past ones keep the one they had.
+    category: Mapped[str] = mapped_column(String(30))
     share: Mapped[int] = mapped_column()
     start_on: Mapped[date] = mapped_column(Date)
     end_on: Mapped[date | None] = mapped_column(Date)

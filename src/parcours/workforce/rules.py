@@ -947,10 +947,12 @@ class GapTotals:
     def add(self, line: GapLine) -> None:
         self.required += line.required
         self.present += line.present
-        self.deficit += line.deficit
-        self.surplus += line.surplus
-        if line.deficit > 0:
+        missing = line.required - line.present
+        if missing > 0:
+            self.deficit += missing
             self.lines_below += 1
+        else:
+            self.surplus -= missing
 
     @property
     def gap(self) -> float:

@@ -62,7 +62,6 @@ from parcours.workforce.schemas import (
     DelayStatsOut,
     DensityOut,
     EstablishmentGapOut,
-    GapLineOut,
     GapReport,
     MobilityEventOut,
     MobilityIn,
@@ -144,7 +143,23 @@ class Places:
         return self.specialty_names.get(service, "") if service else ""
 
 
+# The registry changes rarely and every change stamps it (territory.registry_fingerprint):
+# what the workforce reads of it is kept per database until the fingerprint moves.
+_PLACES: dict[tuple[int, int, datetime | None], Places] = {}
+
+
 def places(session: Session) -> Places:
+    count, last = territory.registry_fingerprint(session)
+    key = (id(session.get_bind()), count, last)
+    cached = _PLACES.get(key)
+    if cached is None:
+        if len(_PLACES) > 16:
+            _PLACES.clear()
+        cached = _PLACES[key] = _load_places(session)
+    return cached
+
+
+def _load_places(session: Session) -> Places:
     nodes = territory.network(session)
     return Places(
         province_of={n.code: n.province for n in nodes},
@@ -430,6 +445,18 @@ def update_professional(
     p.search_name = rules.search_key(f"{p.family_name} {p.given_name}")
     if _snapshot(p) == before:
         return p
+    if p.category != before["category"]:
+        # The roles held from today on take the new category; past ones keep theirs.
+        day = today()
+        session.execute(
+            update(Assignment)
+            .where(
+                Assignment.professional_id == p.id,
+                or_(Assignment.end_on.is_(None), Assignment.end_on >= day),
+            )
+            .values(category=p.category)
+            .execution_options(synchronize_session=False)
+        )
     p.version += 1
     p.updated_at = utcnow()
     session.flush()
@@ -520,6 +547,7 @@ def _assign(
         professional_id=p.id,
         establishment_code=code,
         service=service,
+        category=p.category,
         share=data.share,
         start_on=data.start_on,
         end_on=data.end_on,
@@ -1282,6 +1310,7 @@ def _take_effect(
                     professional_id=p.id,
                     establishment_code=row.establishment_code,
                     service=row.service,
+                    category=row.category,
                     share=keep,
                     start_on=start,
                     end_on=old_end,
@@ -1300,6 +1329,7 @@ def _take_effect(
             professional_id=p.id,
             establishment_code=r.to_establishment,
             service=r.to_service,
+            category=p.category,
             share=new.share,
             start_on=start,
             origin=f"mobility:{r.id}",
@@ -1539,17 +1569,33 @@ def mobility_delays(
 # --- norms -------------------------------------------------------------------------------
 
 
+# A published version never changes (append-only in the database too): its lines are
+# read once per process and database.
+_NORMS: dict[tuple[int, int, datetime | None], list[rules.NormLine]] = {}
+
+
 def _norm_lines(session: Session, number: int) -> list[rules.NormLine]:
-    return [
-        rules.NormLine(
-            EstablishmentType(n.establishment_type), n.service, Category(n.category), n.required
-        )
-        for n in session.scalars(
-            select(NormLine)
+    # Keyed by when the version was published too: a database emptied and filled again
+    # (tests, a rebuilt demo) may reuse a number, never its timestamp.
+    published = session.scalar(select(NormVersion.created_at).where(NormVersion.number == number))
+    key = (id(session.get_bind()), number, published)
+    cached = _NORMS.get(key)
+    if cached is None:
+        rows = session.execute(
+            select(
+                NormLine.establishment_type, NormLine.service, NormLine.category, NormLine.required
+            )
             .where(NormLine.version == number)
             .order_by(NormLine.establishment_type, NormLine.service, NormLine.category)
-        )
-    ]
+        ).all()
+        cached = [
+            rules.NormLine(EstablishmentType(t), s, Category(c), float(r)) for t, s, c, r in rows
+        ]
+        if cached:
+            if len(_NORMS) > 64:
+                _NORMS.clear()
+            _NORMS[key] = cached
+    return list(cached)
 
 
 def norm_version_for(session: Session, day: date) -> int | None:
@@ -1689,17 +1735,19 @@ def norm_line_in(line: rules.NormLine) -> NormLineIn:
 
 
 def present_fte(session: Session, day: date) -> dict[tuple[str, str, Category], float]:
-    """Full-time equivalents at work on a day by (establishment, service, category)."""
+    """Full-time equivalents at work on a day by (establishment, service, category).
+
+    Read from ``ix_workforce_assignment_staffing`` alone (no join, no sort).
+    """
     rows = session.execute(
         select(
             Assignment.establishment_code,
             Assignment.service,
-            Professional.category,
+            Assignment.category,
             func.sum(Assignment.share),
         )
-        .join(Professional, Professional.id == Assignment.professional_id)
         .where(_active(day))
-        .group_by(Assignment.establishment_code, Assignment.service, Professional.category)
+        .group_by(Assignment.establishment_code, Assignment.service, Assignment.category)
     ).all()
     return {(c, s, Category(cat)): int(total) / 100 for c, s, cat, total in rows}
 
@@ -1736,10 +1784,11 @@ def gap_report(
     number = version or norm_version_for(session, day) or _latest_norms(session)
     if number is None or session.get(NormVersion, number) is None:
         raise NotFound("Aucune version des normes n'est publiée.", code="norms_not_found")
-    nodes = [n for n in territory.network(session) if n.is_open]
-    if province:
-        nodes = [n for n in nodes if n.province == province.upper()]
-    sites = [rules.Site(n.code, n.type, n.province, frozenset(n.services)) for n in nodes]
+    where = places(session)
+    codes = sorted(
+        c for c in where.open if not province or where.province_of.get(c) == province.upper()
+    )
+    sites = [rules.Site(c, where.types[c], where.province_of[c], where.services[c]) for c in codes]
     lines = rules.gap_lines(sites, _norm_lines(session, number), present_fte(session, day))
     if service is not None:
         lines = [line for line in lines if line.service == service]
@@ -1749,14 +1798,13 @@ def gap_report(
     for line in lines:
         region.add(line)
     by_est = rules.totals_by(lines, "establishment")
-    names = {n.code: n for n in nodes}
     establishments = sorted(
         (
             EstablishmentGapOut(
                 establishment=code,
-                name=names[code].name,
-                type=names[code].type.value,
-                province=names[code].province,
+                name=where.name(code),
+                type=where.types[code].value,
+                province=where.province_of[code],
                 **_totals(t).model_dump(),
             )
             for code, t in by_est.items()
@@ -1773,15 +1821,15 @@ def gap_report(
         by_category={k: _totals(v) for k, v in rules.totals_by(lines, "category").items()},
         establishments=establishments,
         lines=[
-            GapLineOut(
-                establishment=line.establishment,
-                province=line.province,
-                service=line.service,
-                category=line.category,
-                required=line.required,
-                present=line.present,
-                gap=line.gap,
-            )
+            {
+                "establishment": line.establishment,
+                "province": line.province,
+                "service": line.service,
+                "category": line.category,
+                "required": line.required,
+                "present": line.present,
+                "gap": line.gap,
+            }
             for line in lines
         ]
         if with_lines

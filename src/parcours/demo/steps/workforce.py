@@ -175,10 +175,11 @@ def write(ctx: DemoContext, plan: WorkforcePlan, actors: dict[str, str]) -> Coun
     _load(
         ctx,
         Assignment,
-        ("professional_id", "establishment_code", "service", "share", "start_on", "end_on",
-         "origin", "created_at", "created_by", "ended_at", "ended_by", "end_reason"),
+        ("professional_id", "establishment_code", "service", "category", "share", "start_on",
+         "end_on", "origin", "created_at", "created_by", "ended_at", "ended_by", "end_reason"),
         [
-            (pid[a.professional], a.establishment, a.service, a.share, a.start_on, a.end_on,
+            (pid[a.professional], a.establishment, a.service,
+             plan.professionals[a.professional].category.value, a.share, a.start_on, a.end_on,
              a.origin, now, ACTOR, now if a.end_on else None, ACTOR if a.end_on else None,
              a.end_reason)
             for a in plan.assignments

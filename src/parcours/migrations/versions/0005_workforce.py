@@ -147,6 +147,7 @@ def upgrade() -> None:
         sa.Column("professional_id", sa.Integer(), nullable=False),
         sa.Column("establishment_code", sa.String(length=40), nullable=False),
         sa.Column("service", sa.String(length=40), nullable=False),
+        sa.Column("category", sa.String(length=30), nullable=False),
         sa.Column("share", sa.Integer(), nullable=False),
         sa.Column("start_on", sa.Date(), nullable=False),
         sa.Column("end_on", sa.Date(), nullable=True),
@@ -170,8 +171,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("workforce_assignment", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_workforce_assignment_active",
-            ["start_on", "end_on", "establishment_code", "service", "professional_id", "share"],
+            "ix_workforce_assignment_staffing",
+            ["establishment_code", "service", "category", "start_on", "end_on", "share"],
             unique=False,
         )
         batch_op.create_index(
@@ -351,7 +352,7 @@ def downgrade() -> None:
     with op.batch_alter_table("workforce_assignment", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_workforce_assignment_professional_id"))
         batch_op.drop_index("ix_workforce_assignment_establishment")
-        batch_op.drop_index("ix_workforce_assignment_active")
+        batch_op.drop_index("ix_workforce_assignment_staffing")
 
     op.drop_table("workforce_assignment")
     with op.batch_alter_table("workforce_qualification", schema=None) as batch_op:
