@@ -981,6 +981,33 @@ def totals_by(lines: Iterable[GapLine], key: str) -> dict[str, GapTotals]:
     return {k: v.rounded() for k, v in out.items()}
 
 
+@dataclass
+class GapSummary:
+    region: GapTotals
+    by_establishment: dict[str, GapTotals]
+    by_province: dict[str, GapTotals]
+    by_category: dict[str, GapTotals]
+
+
+def summarise(lines: Iterable[GapLine]) -> GapSummary:
+    """The totals of the region, of each establishment, province and category, in one pass."""
+    region = GapTotals()
+    by_est: dict[str, GapTotals] = defaultdict(GapTotals)
+    by_province: dict[str, GapTotals] = defaultdict(GapTotals)
+    by_category: dict[str, GapTotals] = defaultdict(GapTotals)
+    for line in lines:
+        region.add(line)
+        by_est[line.establishment].add(line)
+        by_province[line.province].add(line)
+        by_category[line.category.value].add(line)
+    return GapSummary(
+        region.rounded(),
+        {k: v.rounded() for k, v in by_est.items()},
+        {k: v.rounded() for k, v in sorted(by_province.items())},
+        {k: v.rounded() for k, v in by_category.items()},
+    )
+
+
 def density(headcount: int, population: int) -> float | None:
     """Professionals per 10,000 inhabitants."""
     return round(headcount * 10_000 / population, 2) if population else None

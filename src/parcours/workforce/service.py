@@ -61,7 +61,6 @@ from parcours.workforce.schemas import (
     AssignmentOut,
     DelayStatsOut,
     DensityOut,
-    EstablishmentGapOut,
     GapReport,
     MobilityEventOut,
     MobilityIn,
@@ -83,7 +82,6 @@ from parcours.workforce.schemas import (
     ShiftCancel,
     ShiftIn,
     ShiftOut,
-    TotalsOut,
     VersionOut,
 )
 
@@ -1752,15 +1750,15 @@ def present_fte(session: Session, day: date) -> dict[tuple[str, str, Category], 
     return {(c, s, Category(cat)): int(total) / 100 for c, s, cat, total in rows}
 
 
-def _totals(t: rules.GapTotals) -> TotalsOut:
-    return TotalsOut(
-        required=t.required,
-        present=t.present,
-        deficit=t.deficit,
-        surplus=t.surplus,
-        gap=t.gap,
-        lines_below=t.lines_below,
-    )
+def _totals_dict(t: rules.GapTotals) -> dict[str, Any]:
+    return {
+        "required": t.required,
+        "present": t.present,
+        "deficit": t.deficit,
+        "surplus": t.surplus,
+        "gap": t.gap,
+        "lines_below": t.lines_below,
+    }
 
 
 def gap_report(
@@ -1794,31 +1792,28 @@ def gap_report(
         lines = [line for line in lines if line.service == service]
     if category is not None:
         lines = [line for line in lines if line.category is category]
-    region = rules.GapTotals()
-    for line in lines:
-        region.add(line)
-    by_est = rules.totals_by(lines, "establishment")
+    summary = rules.summarise(lines)
     establishments = sorted(
         (
-            EstablishmentGapOut(
-                establishment=code,
-                name=where.name(code),
-                type=where.types[code].value,
-                province=where.province_of[code],
-                **_totals(t).model_dump(),
-            )
-            for code, t in by_est.items()
+            {
+                "establishment": code,
+                "name": where.name(code),
+                "type": where.types[code].value,
+                "province": where.province_of[code],
+                **_totals_dict(t),
+            }
+            for code, t in summary.by_establishment.items()
         ),
-        key=lambda e: (-e.deficit, e.gap, e.establishment),
+        key=lambda e: (-e["deficit"], e["gap"], e["establishment"]),
     )
     return GapReport(
         norms_version=number,
         as_of=day,
         service=service,
         category=category,
-        region=_totals(region.rounded()),
-        by_province={k: _totals(v) for k, v in sorted(rules.totals_by(lines, "province").items())},
-        by_category={k: _totals(v) for k, v in rules.totals_by(lines, "category").items()},
+        region=_totals_dict(summary.region),
+        by_province={k: _totals_dict(v) for k, v in summary.by_province.items()},
+        by_category={k: _totals_dict(v) for k, v in summary.by_category.items()},
         establishments=establishments,
         lines=[
             {
