@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -2002,22 +2002,9 @@ IMPORT_COLUMNS = (
 REQUIRED_COLUMNS = ("family_name", "given_name", "sex", "category")
 
 
-@dataclass(frozen=True)
-class RowOutcome:
-    line: int
-    status: str  # created | unchanged | rejected
-    message: str = ""
-
-
-@dataclass
-class ImportReport:
-    counts: dict[str, int] = field(default_factory=dict)
-    rejected: list[RowOutcome] = field(default_factory=list)
-
-    def add(self, outcome: RowOutcome) -> None:
-        self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
-        if outcome.status == "rejected":
-            self.rejected.append(outcome)
+# An import's outcomes are the registry's: one shape for every `parcours import …`.
+RowOutcome = territory.RowOutcome
+ImportReport = territory.ImportReport
 
 
 _SEX = {
