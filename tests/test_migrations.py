@@ -102,6 +102,11 @@ def test_sqlite_upgrade_matches_the_models_and_downgrades(tmp_path: Path) -> Non
             "workforce_norm_version",
             "workforce_norm_line",
         )
+        histories += (  # migration 0006: the finance ledger and histories
+            "finance_movement",
+            "finance_action_event",
+            "finance_project_event",
+        )
         assert triggers == {
             f"{table}_no_{verb}"
             for table in ("audit_event", *histories)
