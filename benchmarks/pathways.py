@@ -50,6 +50,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from parcours.access.rules import Principal, Role, parse_scope
+from parcours.config import get_settings
 from parcours.db import make_engine, make_session_factory
 from parcours.demo import pipeline
 from parcours.demo.pathways_plan import SPECIALTY_BY_CODE, RecordRef, plan_activity
@@ -62,6 +63,7 @@ from parcours.pathways.models import Referral
 from parcours.pathways.referral import Action, Priority, ReferralState
 from parcours.pathways.schemas import TransitionIn
 from parcours.patients import service as patients
+from parcours.web import collector
 
 sys.path.insert(0, str(Path(__file__).parent))
 from registry import PG_URL, machine, percentile, pg_unreachable, server_version
@@ -72,9 +74,6 @@ MAP_TARGET_S = 1.0
 MAP_SPECIALTY = "cardiology"
 HALF_PAGE = service.INBOX_LIMIT // 2
 DEFAULT_GC_THRESHOLDS = gc.get_threshold()
-#: ``--gc-tuned``: collect the young generation every 50,000 allocations, not 700, so that a
-#: request's objects die before they are promoted and full collections stay rare.
-GC_THRESHOLDS = (50_000, 20, 20)
 
 
 def log(message: str) -> None:
@@ -442,10 +441,8 @@ def bench_backend(
                 engine, sizes["persons"], sizes["encounters"], sizes["referrals"]
             )
         log(f"[{kind}] mesures…")
-        if gc_tuned:  # what a server may do once started: its own objects out of the collector
-            gc.collect()
-            gc.freeze()
-            gc.set_threshold(*GC_THRESHOLDS)
+        if gc_tuned:  # what `parcours serve` does once the application is built
+            collector.tune(get_settings().gc_young_threshold)
         with LoadSampler() as load:
             result["measures"] = measures(engine, rounds, map_rounds)
         result["load_average_during_measures"] = load.summary()

@@ -59,10 +59,13 @@ def serve(
     """Serve the web application."""
     import uvicorn
 
+    from parcours.web import collector
     from parcours.web.app import create_app
 
+    application = create_app()
+    collector.tune(get_settings().gc_young_threshold)
     console.print(f"Parcours sur http://{host}:{port}/")
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", proxy_headers=False)
+    uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     # Routing: the median wait of a specialty is taken over the referrals scheduled in
     # this many past days.
     routing_wait_days: int = 90
+    # The served process's garbage collector: its young generation is collected every this
+    # many allocations (CPython's default is 700) once the start-up objects are frozen out
+    # of it; 0 leaves the collector as CPython sets it. See parcours.web.collector.
+    gc_young_threshold: int = 50_000
 
 
 @lru_cache(maxsize=1)

@@ -107,6 +107,21 @@ def test_the_referral_lifecycle_through_the_api(
     inbox = app_client.get(f"/api/v1/establishments/{CENTRE}/inbox", headers=tokens["nurse"])
     assert inbox.status_code == 200
     assert [r["id"] for r in inbox.json()["counter_referrals"]] == [rid]
+    assert inbox.json()["counter_referrals_total"] == 1
+    second = app_client.get(
+        f"/api/v1/establishments/{CENTRE}/inbox?counter_referrals=2", headers=tokens["nurse"]
+    )
+    assert (second.json()["counter_referrals"], second.json()["pages"]["counter_referrals"]) == (
+        [],
+        2,
+    )
+    _error(
+        app_client.get(
+            f"/api/v1/establishments/{CENTRE}/inbox?incoming=0", headers=tokens["nurse"]
+        ),
+        422,
+        "validation_error",
+    )
 
     line = app_client.get(f"/api/v1/persons/{network.person}/timeline", headers=tokens["nurse"])
     assert line.status_code == 200

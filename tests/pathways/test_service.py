@@ -29,6 +29,7 @@ from parcours.pathways.referral import Side as PureSide
 from parcours.pathways.schemas import (
     DischargeIn,
     EncounterIn,
+    InboxPages,
     MapChangeIn,
     MapExceptionIn,
     ReferralIn,
@@ -366,6 +367,45 @@ def test_a_redirect_keeps_the_chain_and_the_referring_end(db: Session, network: 
     assert [r.id for r in box.incoming] == [child_id]
     # the parent is still visible to the hospital that redirected it
     assert service.get_referral(db, network.cardiologist, referral_id).state == "redirected"
+
+
+def test_inbox_lists_page_unanswered_first_then_answered_and_count_everything(
+    db: Session, network: Network
+) -> None:
+    priorities = ["routine", "urgent", "priority", "routine", "urgent", "priority", "routine"]
+    ids = [refer(db, network, priority=p) for p in priorities]
+    for answered in ids[1::2]:
+        act(db, network.cardiologist, answered, Action.ACCEPT, T0 + timedelta(minutes=30))
+    at = T0 + timedelta(hours=1)
+    rows = db.scalars(select(Referral).where(Referral.id.in_(ids))).all()
+    db.commit()
+    expected = [
+        r.id
+        for r in sorted(rows, key=lambda r: (r.state != "sent", r.answer_due_at.timestamp(), r.id))
+    ]
+    assert expected[:4] == sorted(set(ids) - set(ids[1::2]), key=expected.index)
+
+    def page(n: int, **lists: int) -> Any:
+        return service.inbox(
+            db, network.cardiologist, PROVINCIAL, now=at, limit=3, pages=InboxPages(**lists)
+        )
+
+    incoming = [[r.id for r in page(1, incoming=n).incoming] for n in (1, 2, 3, 4)]
+    assert incoming == [expected[0:3], expected[3:6], expected[6:7], []]
+    first = page(1)
+    assert (first.incoming_total, first.overdue, first.page_size) == (7, 0, 3)
+    late = service.inbox(db, network.cardiologist, PROVINCIAL, now=T0 + timedelta(hours=2))
+    assert late.overdue == 1  # the one urgent referral left unanswered
+    # the centre's outgoing list: the latest event first, over pages
+    outgoing = [
+        r.id
+        for n in (1, 2, 3)
+        for r in service.inbox(
+            db, network.nurse, CENTRE, now=at, limit=3, pages=InboxPages(outgoing=n)
+        ).outgoing
+    ]
+    assert outgoing == [*ids[5::-2], *ids[6::-2]]
+    assert page(1).incoming_total == len(page(1, incoming=2).incoming) + 4
 
 
 # --- the map and its versions ------------------------------------------------------------------

@@ -15,6 +15,7 @@ from parcours.pathways.schemas import (
     EncounterIn,
     EncounterOut,
     InboxOut,
+    InboxPages,
     MapChangeIn,
     MapVersionOut,
     PathwayMapOut,
@@ -107,9 +108,16 @@ def timeline(
 
 
 @router.get("/establishments/{code}/inbox", response_model=InboxOut)
-def inbox(db: SessionDep, principal: ApiPrincipal, code: str) -> InboxOut:
-    """Referrals to answer, referrals awaiting an answer or a report, reports come back."""
-    return service.inbox(db, principal, code)
+def inbox(
+    db: SessionDep,
+    principal: ApiPrincipal,
+    code: str,
+    pages: Annotated[InboxPages, Query()],
+) -> InboxOut:
+    """Referrals to answer, referrals awaiting an answer or a report, reports come back;
+    each list a page of ``page_size`` (``incoming``, ``outgoing``, ``counter_referrals`` say
+    which page)."""
+    return service.inbox(db, principal, code, pages=pages)
 
 
 @router.post("/encounters", response_model=EncounterOut, status_code=201)

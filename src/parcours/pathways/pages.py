@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse
 from markupsafe import Markup
 from pydantic import ValidationError
@@ -49,6 +49,7 @@ from parcours.pathways.schemas import (
     CensusRow,
     DischargeIn,
     EncounterIn,
+    InboxPages,
     MapChangeIn,
     MapExceptionIn,
     PathwayMapOut,
@@ -62,7 +63,7 @@ from parcours.web import coast, svgmap
 from parcours.web.deps import CheckedForm, PageUser, SessionDep
 from parcours.web.i18n import current_locale, direction
 from parcours.web.i18n import gettext_ as _
-from parcours.web.pages import explain, url_with
+from parcours.web.pages import explain, pager, url_with
 from parcours.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -387,10 +388,30 @@ def my_inbox(request: Request, db: SessionDep, user: PageUser) -> Response:
     return render(request, "pathways/inbox_pick.html", {"homes": homes})
 
 
+_INBOX_LISTS = ("incoming", "outgoing", "counter_referrals")
+
+
 @router.get("/establishments/{code}/inbox")
-def inbox_page(request: Request, db: SessionDep, user: PageUser, code: str) -> Response:
-    box = service.inbox(db, user.principal, code)
-    return render(request, "pathways/inbox.html", _vocabulary() | {"box": box})
+def inbox_page(
+    request: Request,
+    db: SessionDep,
+    user: PageUser,
+    code: str,
+    pages: Annotated[InboxPages, Query()],
+) -> Response:
+    box = service.inbox(db, user.principal, code, pages=pages)
+    path = f"/establishments/{quote(box.establishment)}/inbox"
+    kept = {name: getattr(box.pages, name) for name in _INBOX_LISTS}
+    totals = {
+        "incoming": box.incoming_total,
+        "outgoing": box.outgoing_total,
+        "counter_referrals": box.counter_referrals_total,
+    }
+    pagers = {
+        name: pager(path, kept, kept[name], box.page_size, totals[name], key=name)
+        for name in _INBOX_LISTS
+    }
+    return render(request, "pathways/inbox.html", _vocabulary() | {"box": box, "pagers": pagers})
 
 
 # --- the timeline ---------------------------------------------------------------------------

@@ -116,6 +116,14 @@ class ReferralOut(BaseModel):
     available_actions: list[str] = Field(default_factory=list)
 
 
+class InboxPages(BaseModel):
+    """Which page of each of the inbox's three lists (1 = the first)."""
+
+    incoming: int = Field(default=1, ge=1)
+    outgoing: int = Field(default=1, ge=1)
+    counter_referrals: int = Field(default=1, ge=1)
+
+
 class InboxOut(BaseModel):
     establishment: str
     establishment_name: str
@@ -124,7 +132,10 @@ class InboxOut(BaseModel):
     counter_referrals: list[ReferralOut]
     incoming_total: int
     outgoing_total: int
+    counter_referrals_total: int
     overdue: int
+    page_size: int
+    pages: InboxPages
 
 
 class ProposalOut(BaseModel):

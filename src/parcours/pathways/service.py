@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import Select, and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -72,6 +72,7 @@ from parcours.pathways.schemas import (
     EventOut,
     FlowEdge,
     InboxOut,
+    InboxPages,
     LevelFlow,
     MapArrow,
     MapChangeIn,
@@ -94,7 +95,8 @@ from parcours.patients.schemas import PersonBrief
 from parcours.territory.rules import normalise_code
 
 SYSTEM_ACTOR = "system:pathways"
-INBOX_LIMIT = 100
+#: Rows in each list of an inbox page (the busiest hospital has thousands open).
+INBOX_LIMIT = 50
 TIMELINE_LIMIT = 500
 #: The epoch of version 1 when no version was ever stored (a fresh database).
 MAP_EPOCH = datetime(2025, 10, 1, tzinfo=UTC)
@@ -968,14 +970,47 @@ def expire_overdue(session: Session, *, now: datetime | None = None, limit: int 
 # --- inboxes ------------------------------------------------------------------------
 
 
-_INCOMING_STATES = [
-    ReferralState.SENT.value,
-    ReferralState.RECEIVED.value,
+_UNANSWERED_STATES = [ReferralState.SENT.value, ReferralState.RECEIVED.value]
+_ANSWERED_OPEN_STATES = [
     ReferralState.ACCEPTED.value,
     ReferralState.APPOINTMENT_SCHEDULED.value,
     ReferralState.PATIENT_ARRIVED.value,
 ]
+_INCOMING_STATES = [*_UNANSWERED_STATES, *_ANSWERED_OPEN_STATES]
 _OUTGOING_STATES = [ReferralState.DRAFT.value, *_INCOMING_STATES]
+
+
+def _ids(session: Session, query: Select[int], limit: int, offset: int) -> list[int]:
+    return list(session.scalars(query.limit(limit).offset(offset))) if limit > 0 else []
+
+
+def _incoming_ids(
+    session: Session, code: str, unanswered: int, limit: int, offset: int
+) -> list[int]:
+    """The incoming page, unanswered first by deadline, then the answered ones.
+
+    Two ordered reads of ``ix_referral_inbox`` rather than one sort on a computed
+    "unanswered first" expression: the sort had to read every open row of the
+    establishment (thousands at the CHU), these read only the page.
+    """
+
+    def by_due(states: list[str]) -> Select[int]:
+        return (
+            select(Referral.id)
+            .where(Referral.destination == code, Referral.state.in_(states))
+            .order_by(Referral.answer_due_at, Referral.id)
+        )
+
+    first = _ids(session, by_due(_UNANSWERED_STATES), limit, offset) if offset < unanswered else []
+    rest = limit - len(first)
+    return first + _ids(session, by_due(_ANSWERED_OPEN_STATES), rest, max(0, offset - unanswered))
+
+
+def _rows_in_order(session: Session, ids: Sequence[int]) -> list[Referral]:
+    if not ids:
+        return []
+    found = {r.id: r for r in session.scalars(select(Referral).where(Referral.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
 
 
 def inbox(
@@ -985,6 +1020,7 @@ def inbox(
     *,
     now: datetime | None = None,
     limit: int = INBOX_LIMIT,
+    pages: InboxPages | None = None,
     counter_referral_days: int = 30,
 ) -> InboxOut:
     """What an establishment has to answer, what it waits for, and the reports come back.
@@ -992,50 +1028,58 @@ def inbox(
     Incoming: referrals addressed to it and not closed, unanswered first by
     deadline. Outgoing: its referrals awaiting an answer or the counter-referral.
     Counter-referrals: its referrals completed in the last ``counter_referral_days``.
+    Each list is a page of ``limit`` rows (``pages`` says which); the totals count all.
     """
     at = _now(now)
+    at_page = pages or InboxPages()
     net = network.load(session)
     code = _known_establishment(net, establishment)
     require(principal, Permission.PATIENT_READ)
     _require_at(principal, Permission.PATIENT_READ, code, net.provinces)
-    unanswered_first = case(
-        (Referral.state.in_([ReferralState.SENT.value, ReferralState.RECEIVED.value]), 0), else_=1
+    since = at - timedelta(days=counter_referral_days)
+    unanswered = Referral.state.in_(_UNANSWERED_STATES)
+    incoming_total, unanswered_total, overdue = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((unanswered, 1), else_=0)), 0),
+            func.coalesce(
+                func.sum(case((and_(unanswered, Referral.answer_due_at <= at), 1), else_=0)), 0
+            ),
+        ).where(Referral.destination == code, Referral.state.in_(_INCOMING_STATES))
+    ).one()
+    outgoing_where = (Referral.source == code, Referral.state.in_(_OUTGOING_STATES))
+    returned_where = (
+        Referral.source == code,
+        Referral.state == ReferralState.COMPLETED.value,
+        Referral.closed_at >= since,
     )
-    incoming_q = select(Referral).where(
-        Referral.destination == code, Referral.state.in_(_INCOMING_STATES)
+    outgoing_total = session.scalar(select(func.count()).where(*outgoing_where)) or 0
+    returned_total = session.scalar(select(func.count()).where(*returned_where)) or 0
+    incoming = _rows_in_order(
+        session,
+        _incoming_ids(session, code, int(unanswered_total), limit, (at_page.incoming - 1) * limit),
     )
-    incoming = session.scalars(
-        incoming_q.order_by(unanswered_first, Referral.answer_due_at, Referral.id).limit(limit)
-    ).all()
-    outgoing_q = select(Referral).where(
-        Referral.source == code, Referral.state.in_(_OUTGOING_STATES)
+    outgoing = _rows_in_order(
+        session,
+        _ids(
+            session,
+            select(Referral.id)
+            .where(*outgoing_where)
+            .order_by(Referral.last_event_at.desc(), Referral.id.desc()),
+            limit,
+            (at_page.outgoing - 1) * limit,
+        ),
     )
-    outgoing = session.scalars(
-        outgoing_q.order_by(Referral.last_event_at.desc(), Referral.id.desc()).limit(limit)
-    ).all()
-    returned = session.scalars(
-        select(Referral)
-        .where(
-            Referral.source == code,
-            Referral.state == ReferralState.COMPLETED.value,
-            Referral.closed_at >= at - timedelta(days=counter_referral_days),
-        )
-        .order_by(Referral.closed_at.desc())
-        .limit(limit)
-    ).all()
-    incoming_total = session.scalar(select(func.count()).select_from(incoming_q.subquery())) or 0
-    outgoing_total = session.scalar(select(func.count()).select_from(outgoing_q.subquery())) or 0
-    overdue = (
-        session.scalar(
-            select(func.count())
-            .select_from(Referral)
-            .where(
-                Referral.destination == code,
-                Referral.state.in_([ReferralState.SENT.value, ReferralState.RECEIVED.value]),
-                Referral.answer_due_at <= at,
-            )
-        )
-        or 0
+    returned = _rows_in_order(
+        session,
+        _ids(
+            session,
+            select(Referral.id)
+            .where(*returned_where)
+            .order_by(Referral.closed_at.desc(), Referral.id.desc()),
+            limit,
+            (at_page.counter_referrals - 1) * limit,
+        ),
     )
     rows = [*incoming, *outgoing, *returned]
     persons = patients.persons_of_records(session, [r.record_id for r in rows])
@@ -1043,6 +1087,19 @@ def inbox(
     def out(r: Referral) -> ReferralOut:
         return _referral_out(r, net, principal, at, person=persons.get(r.record_id))
 
+    result = InboxOut(
+        establishment=code,
+        establishment_name=net.name(code),
+        incoming=[out(r) for r in incoming],
+        outgoing=[out(r) for r in outgoing],
+        counter_referrals=[out(r) for r in returned],
+        incoming_total=int(incoming_total),
+        outgoing_total=int(outgoing_total),
+        counter_referrals_total=int(returned_total),
+        overdue=int(overdue),
+        page_size=limit,
+        pages=at_page,
+    )
     audit.record(
         session,
         principal,
@@ -1052,16 +1109,7 @@ def inbox(
         details={"referrals": len(rows)},
     )
     session.commit()
-    return InboxOut(
-        establishment=code,
-        establishment_name=net.name(code),
-        incoming=[out(r) for r in incoming],
-        outgoing=[out(r) for r in outgoing],
-        counter_referrals=[out(r) for r in returned],
-        incoming_total=int(incoming_total),
-        outgoing_total=int(outgoing_total),
-        overdue=int(overdue),
-    )
+    return result
 
 
 # --- encounters and the census ---------------------------------------------------------

@@ -62,9 +62,18 @@ class Pager:
 
 
 def pager(
-    path: str, params: Mapping[str, str | int], page: int, page_size: int, total: int
+    path: str,
+    params: Mapping[str, str | int],
+    page: int,
+    page_size: int,
+    total: int,
+    *,
+    key: str = "page",
 ) -> Pager:
-    """Links to the pages of a result, keeping the filters; a few numbers around the current."""
+    """Links to the pages of a result, keeping the filters; a few numbers around the current.
+
+    ``key`` names the page's query parameter, so that one page can hold several lists.
+    """
     pages = max(1, -(-total // page_size))
     page = min(max(page, 1), pages)
     wanted = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
@@ -73,7 +82,7 @@ def pager(
     for number in wanted:
         if number > previous_number + 1:
             links.append(PageLink(None, ""))
-        links.append(PageLink(number, url_with(path, params, page=number), number == page))
+        links.append(PageLink(number, url_with(path, params, **{key: number}), number == page))
         previous_number = number
     return Pager(
         total=total,
@@ -81,7 +90,7 @@ def pager(
         pages=pages,
         first_item=0 if total == 0 else (page - 1) * page_size + 1,
         last_item=min(total, page * page_size),
-        previous=url_with(path, params, page=page - 1) if page > 1 else None,
-        next=url_with(path, params, page=page + 1) if page < pages else None,
+        previous=url_with(path, params, **{key: page - 1}) if page > 1 else None,
+        next=url_with(path, params, **{key: page + 1}) if page < pages else None,
         links=links,
     )
