@@ -9,6 +9,7 @@ from parcours.db import Base
 from parcours.demo import models as demo_models
 from parcours.finance import models as finance_models
 from parcours.fhir import models as fhir_models
+from parcours.indicators import models as indicator_models
 from parcours.pathways import models as pathway_models
 from parcours.patients import models as patient_models
 from parcours.territory import models as territory_models
@@ -20,6 +21,7 @@ __all__ = [
     "demo_models",
     "finance_models",
     "fhir_models",
+    "indicator_models",
     "pathway_models",
     "patient_models",
     "territory_models",

@@ -56,6 +56,7 @@ class Permission(StrEnum):
     FINANCE_WRITE = "finance.write"
     AGGREGATES_READ = "aggregates.read"
     PATHWAY_MAP_MANAGE = "pathway_map.manage"
+    INDICATORS_MANAGE = "indicators.manage"
 
 
 _EVERYONE = {Permission.TERRITORY_READ, Permission.AGGREGATES_READ}
@@ -71,6 +72,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.WORKFORCE_READ,
             Permission.FINANCE_READ,
             Permission.PATHWAY_MAP_MANAGE,
+            Permission.INDICATORS_MANAGE,
         }
     ),
     Role.ESTABLISHMENT_ADMIN: frozenset(
