@@ -118,9 +118,7 @@ class Movement(Base):
     booked_on: Mapped[date] = mapped_column(Date)
     reference: Mapped[str] = mapped_column(String(80), default="")
     reason: Mapped[str] = mapped_column(Text)
-    corrects_id: Mapped[int | None] = mapped_column(
-        ForeignKey("finance_movement.id"), unique=True
-    )
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("finance_movement.id"), unique=True)
     transfer_id: Mapped[int | None] = mapped_column(ForeignKey("finance_transfer.id"))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
     recorded_by: Mapped[str] = mapped_column(String(120))

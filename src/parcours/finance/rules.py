@@ -200,7 +200,7 @@ def _fmt(amount: Decimal) -> str:
     """An amount in French notation for a message: 1 234 567,89 DH."""
     sign = "-" if amount < 0 else ""
     whole, _, cents = f"{abs(amount):.2f}".partition(".")
-    groups = []
+    groups: list[str] = []
     while whole:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
