@@ -243,6 +243,25 @@ def test_people_outside_both_ends_can_neither_read_nor_act(db: Session, network:
     assert "referral.read" not in audit_actions(db)
 
 
+def test_a_patient_is_referred_only_from_an_establishment_that_knows_them(
+    db: Session, network: Network
+) -> None:
+    stranger = register(db, CHU, given_name="Ahmed", family_name="Riffi", birth_date="1950")
+    with pytest.raises(Forbidden) as unknown:
+        refer(db, network, person_id=stranger)
+    assert unknown.value.code == "person_not_known_here"
+    assert db.scalar(select(func.count()).select_from(Referral)) == 0
+    db.commit()
+    # seen at the centre (the desk opens a consultation): now the centre may refer him
+    service.record_encounter(
+        db,
+        network.nurse,
+        EncounterIn(person_id=stranger, establishment=CENTRE, kind="consultation"),
+        now=T0 - timedelta(hours=1),
+    )
+    assert service.get_referral(db, network.nurse, refer(db, network, person_id=stranger))
+
+
 def test_bad_input_is_refused_before_anything_is_written(db: Session, network: Network) -> None:
     with pytest.raises(Invalid) as unknown:
         refer(db, network, specialty="astrology")

@@ -161,6 +161,44 @@ def _records_of(session: Session, person_id: str) -> patients.PersonRecords:
     return records
 
 
+def care_places(session: Session, records: patients.PersonRecords) -> set[str]:
+    """The establishments that know a person: where a record of theirs was registered, where
+    they were seen, and both ends of their referrals.
+
+    One rule for who may look at a person's pathway (the timeline) and from where they may
+    be referred: being in an establishment's inbox makes the patient known there.
+    """
+    ids = records.record_ids
+    places = set(records.establishments)
+    if not ids:
+        return places
+    places.update(
+        session.scalars(
+            select(Encounter.establishment_code).where(Encounter.record_id.in_(ids)).distinct()
+        )
+    )
+    for source, destination in session.execute(
+        select(Referral.source, Referral.destination).where(Referral.record_id.in_(ids)).distinct()
+    ):
+        places.update((source, destination))
+    return places
+
+
+def _require_known_at(
+    session: Session, records: patients.PersonRecords, code: str, net: network.Network
+) -> None:
+    """Nobody refers a patient from an establishment that never had them: they were
+    registered or seen there (an encounter, which the desk opens when the patient is
+    present), or a referral brought them there."""
+    if code not in care_places(session, records):
+        raise Forbidden(
+            "Cette personne n'est pas connue de {establishment} : enregistrez-la d'abord à "
+            "l'accueil (fiche ou venue) de l'établissement.",
+            code="person_not_known_here",
+            establishment=net.name(code),
+        )
+
+
 def _covers(
     principal: Principal, codes: Iterable[str | None], provinces: Mapping[str, str]
 ) -> bool:
@@ -708,6 +746,7 @@ def create_referral(
     _require_at(principal, Permission.CLINICAL_WRITE, source, net.provinces)
     specialty = _known_specialty(data.specialty)
     records = _records_of(session, data.person_id)
+    _require_known_at(session, records, source, net)
     record_id = records.record_at(source) or records.record_ids[-1]
     version = current_map(session)
     designation = pathway_map.designated_destination(source, specialty, version, net.index)
@@ -1503,11 +1542,8 @@ def timeline(
         if ids
         else []
     )
-    places = set(records.establishments)
-    places |= {e.establishment_code for e in encounters}
-    places |= {r.source for r in referrals} | {r.destination for r in referrals}
     action = "person.timeline.read"
-    if not _covers(principal, places, net.provinces):
+    if not _covers(principal, care_places(session, records), net.provinces):
         if not (reason and reason.strip()):
             raise Forbidden(
                 "Cette personne n'a aucune fiche dans votre périmètre ; "
