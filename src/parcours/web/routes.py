@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from parcours.access import api as access_api
 from parcours.access import pages as access_pages
+from parcours.fhir import api as fhir_api
 from parcours.pathways import api as pathways_api
 from parcours.pathways import pages as pathways_pages
 from parcours.patients import api as patients_api
@@ -23,6 +24,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(patients_api.router)
     app.include_router(pathways_api.router)
     app.include_router(workforce_api.router)
+    app.include_router(fhir_api.router)
     app.include_router(web_pages.router)
     app.include_router(access_pages.router)
     app.include_router(territory_pages.router)
