@@ -11,6 +11,7 @@ from parcours.cli_support import cli_session, console
 from parcours.config import get_settings
 from parcours.db import make_engine
 from parcours.demo.cli import demo
+from parcours.fhir.cli import fhir_app
 from parcours.pathways.cli import pathways_app
 from parcours.patients.cli import mpi_app
 from parcours.territory.cli import import_establishments
@@ -31,6 +32,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(mpi_app, name="mpi")
 app.add_typer(pathways_app, name="pathways")
 app.add_typer(hr_app, name="hr")
+app.add_typer(fhir_app, name="fhir")
 import_app.command("establishments")(import_establishments)
 import_app.command("professionals")(import_professionals)
 app.command("demo")(demo)

@@ -10,12 +10,13 @@ the JSON API's ``{"error": …}``: every route of this router runs inside
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -208,6 +209,57 @@ async def patient_match(request: Request, db: SessionDep, caller: CallerDep) -> 
 @router.get("/Patient/{rid}/$everything")
 def patient_everything(request: Request, rid: str, db: SessionDep, caller: CallerDep) -> Response:
     return fhir_response(service.everything(db, caller, rid, _base(request)))
+
+
+# --- bulk export ------------------------------------------------------------------------
+
+
+def _kick_off(request: Request, db: Session, caller: service.Caller, *, patients: bool) -> Response:
+    if "respond-async" not in request.headers.get("Prefer", ""):
+        raise FhirError(400, "$export demande l'en-tête Prefer: respond-async.", where=["Prefer"])
+    job = service.start_export(
+        db,
+        caller,
+        request.query_params.get("_type"),
+        str(request.url),
+        patients_only=patients,
+    )
+    factory = request.app.state.session_factory
+    threading.Thread(
+        target=service.run_export,
+        args=(factory, caller, job),
+        name=f"fhir-export-{job}",
+        daemon=True,
+    ).start()
+    return Response(
+        status_code=202, headers={"Content-Location": f"{_base(request)}/$export-status/{job}"}
+    )
+
+
+@router.get("/$export")
+def export_all(request: Request, db: SessionDep, caller: CallerDep) -> Response:
+    """The region's data within the client's scope, as NDJSON files (asynchronous)."""
+    return _kick_off(request, db, caller, patients=False)
+
+
+@router.get("/Patient/$export")
+def export_patients(request: Request, db: SessionDep, caller: CallerDep) -> Response:
+    return _kick_off(request, db, caller, patients=True)
+
+
+@router.get("/$export-status/{job}")
+def export_status(request: Request, job: str, db: SessionDep, caller: CallerDep) -> Response:
+    status, manifest = service.export_status(db, caller, job, _base(request))
+    if manifest is not None:
+        return JSONResponse(manifest, status_code=status)
+    return Response(status_code=202, headers={"X-Progress": "en cours", "Retry-After": "2"})
+
+
+@router.get("/$export-file/{job}/{name}")
+def export_file(job: str, name: str, db: SessionDep, caller: CallerDep) -> Response:
+    return FileResponse(
+        service.export_file(db, caller, job, name), media_type="application/fhir+ndjson"
+    )
 
 
 # --- the RESTful interactions -----------------------------------------------------------

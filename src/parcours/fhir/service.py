@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -35,10 +39,16 @@ from parcours.access import audit
 from parcours.access.rules import Permission, Principal, Role, Scope, parse_scope
 from parcours.access.service import require
 from parcours.db import utcnow
-from parcours.errors import DomainError, Forbidden, NotFound
+from parcours.errors import DomainError, NotFound
 from parcours.fhir import resources as res
 from parcours.fhir import rules
-from parcours.fhir.models import FhirClient, FhirIdentifier, FhirResourceVersion, FhirToken
+from parcours.fhir.models import (
+    FhirClient,
+    FhirExportJob,
+    FhirIdentifier,
+    FhirResourceVersion,
+    FhirToken,
+)
 from parcours.fhir.resources import FhirError
 from parcours.pathways import service as pathways
 from parcours.pathways.encounter import EncounterKind
@@ -1674,4 +1684,255 @@ def audit_refusal(session: Session, caller: Caller | None, action: str, status: 
     session.commit()
 
 
-__all__ = ["Caller", "FhirError", "Forbidden", "capability", "read", "search"]
+# --- loading files (``parcours fhir load``) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    line: int
+    status: str  # created | existing | rejected
+    message: str = ""
+    reference: str = ""
+
+
+def system_caller(reason: str = "fhir-load") -> Caller:
+    """The operator at the command line loading clinical data: a clinician's rights over
+    the whole GST, every SMART scope (audited as ``cli``)."""
+    from parcours.access.rules import ScopeKind
+
+    principal = Principal(0, f"system:{reason}", Role.CLINICIAN, Scope(ScopeKind.GST), "cli")
+    return Caller(principal, (rules.SmartScope("*", "*"),), reason)
+
+
+def load_resources(
+    session: Session, caller: Caller, items: Iterable[tuple[int, Any]]
+) -> Iterator[LoadOutcome]:
+    """Create each resource through the same path as ``POST /fhir/<type>``; a bad one is
+    reported with its line and the rest go on (a Patient with an identifier already
+    loaded through the façade is not created twice)."""
+    for line, body in items:
+        try:
+            if isinstance(body, dict) and "__error__" in body:
+                raise FhirError(400, str(body["__error__"]), code="structure")
+            kind = body.get("resourceType") if isinstance(body, dict) else None
+            if not isinstance(kind, str):
+                raise FhirError(400, "resourceType manquant.", where=["resourceType"])
+            condition = None
+            if kind == "Patient" and body.get("identifier"):
+                first = body["identifier"][0]
+                if first.get("system") and first.get("value"):
+                    condition = urlencode({"identifier": f"{first['system']}|{first['value']}"})
+            status, out = create(session, caller, kind, body, condition)
+        except DomainError as exc:
+            session.rollback()
+            where = ", ".join(getattr(exc, "where", []))
+            yield LoadOutcome(line, "rejected", exc.render() + (f" [{where}]" if where else ""))
+            continue
+        yield LoadOutcome(
+            line, "created" if status == 201 else "existing", reference=f"{kind}/{out['id']}"
+        )
+
+
+# --- bulk export ($export) -----------------------------------------------------------------------
+
+EXPORT_TYPES = (
+    "Organization",
+    "Location",
+    "HealthcareService",
+    "Practitioner",
+    "Patient",
+    "Encounter",
+    "Condition",
+    "EpisodeOfCare",
+    "ServiceRequest",
+    "Task",
+)
+_PERSON_TYPES = frozenset(
+    {"Patient", "Encounter", "Condition", "EpisodeOfCare", "ServiceRequest", "Task"}
+)
+
+
+def export_directory() -> Path:
+    root = os.environ.get("PARCOURS_FHIR_EXPORT_DIR") or str(
+        Path(tempfile.gettempdir()) / "parcours-fhir-export"
+    )
+    return Path(root)
+
+
+def start_export(
+    session: Session,
+    caller: Caller,
+    type_param: str | None,
+    request_url: str,
+    *,
+    patients_only: bool,
+) -> str:
+    """Record the job (202 to the client); :func:`run_export` does the work in the background."""
+    types = [t for t in (type_param or "").split(",") if t] or [
+        t for t in EXPORT_TYPES if not patients_only or t in _PERSON_TYPES
+    ]
+    for t in types:
+        if t not in EXPORT_TYPES:
+            raise FhirError(400, f"_type : {t} n'est pas exportable.", where=["_type"])
+        caller.need(t, "read")
+    job = uuid.uuid4().hex
+    session.add(
+        FhirExportJob(
+            id=job,
+            client_id=caller.client_id,
+            request_url=request_url[:500],
+            types=",".join(types),
+            status="accepted",
+            created_at=utcnow(),
+            output=[],
+        )
+    )
+    audit.record(
+        session, caller.principal, "fhir.export", "fhir_export", job, details={"types": types}
+    )
+    session.commit()
+    return job
+
+
+def _establishment_codes(session: Session, caller: Caller) -> list[str]:
+    codes: list[str] = []
+    page = 1
+    while True:
+        found = territory.search_establishments(
+            session, caller.principal, territory.EstablishmentFilter(), page=page, page_size=200
+        )
+        codes += [e.code for e in found.items]
+        if page * found.page_size >= found.total:
+            return codes
+        page += 1
+
+
+def _export_rows(session: Session, caller: Caller, types: list[str]) -> Iterator[dict[str, Any]]:
+    wanted = set(types)
+    if wanted & {"Organization", "Location", "HealthcareService"}:
+        for code in _establishment_codes(session, caller):
+            est = territory.get_establishment(session, caller.principal, code)
+            if "Organization" in wanted:
+                yield res.organization(est)
+            if "Location" in wanted:
+                yield res.location(est)
+            if "HealthcareService" in wanted:
+                yield from res.healthcare_services(est)
+    if "Practitioner" in wanted:
+        page = 1
+        while True:
+            found = workforce.search_professionals(
+                session, caller.principal, workforce.ProfessionalFilter(), page, 200
+            )
+            yield from (res.practitioner(p) for p in found.items)
+            if page * found.page_size >= found.total:
+                break
+            page += 1
+    if wanted & _PERSON_TYPES:
+        persons = list(dict.fromkeys(p for _, p in patients.export_links(session) if p))
+        for person_id in persons:
+            try:
+                if "Patient" in wanted:
+                    yield read_patient(session, caller, person_id)
+                if not wanted & (_PERSON_TYPES - {"Patient"}):
+                    continue
+                line = pathways.timeline(session, caller.principal, person_id)
+            except DomainError:
+                continue  # outside the client's scope: not part of its export
+            refs = _referrals_of(line)
+            for item in line.items:
+                if item.encounter is not None:
+                    if "Encounter" in wanted:
+                        yield res.encounter(person_id, item.encounter)
+                    if "Condition" in wanted:
+                        yield from res.conditions(person_id, item.encounter)
+            if "ServiceRequest" in wanted:
+                yield from (res.service_request(r) for r in refs)
+            if "Task" in wanted:
+                yield from (res.task(r) for r in refs)
+            if "EpisodeOfCare" in wanted:
+                yield from res.episode_of_care(person_id, refs)
+
+
+def run_export(factory: Callable[[], Session], caller: Caller, job_id: str) -> None:
+    """Write one NDJSON file per type, then mark the job complete (or failed, with why)."""
+    folder = export_directory() / job_id
+    folder.mkdir(parents=True, exist_ok=True)
+    with factory() as session:
+        job = session.get(FhirExportJob, job_id)
+        if job is None:
+            return
+        types = job.types.split(",")
+        session.rollback()
+        try:
+            files: dict[str, Any] = {}
+            counts: dict[str, int] = {}
+            try:
+                for resource in _export_rows(session, caller, types):
+                    kind = resource["resourceType"]
+                    if kind not in files:
+                        files[kind] = (folder / f"{kind}.ndjson").open("w", encoding="utf-8")
+                        counts[kind] = 0
+                    files[kind].write(json.dumps(res.checked(resource), ensure_ascii=False) + "\n")
+                    counts[kind] += 1
+            finally:
+                for f in files.values():
+                    f.close()
+            session.rollback()
+            job = session.get(FhirExportJob, job_id)
+            assert job is not None
+            job.status = "complete"
+            job.completed_at = utcnow()
+            job.output = [{"type": k, "count": counts[k]} for k in types if k in counts]
+            session.commit()
+        except Exception as exc:  # the job reports it; the server goes on
+            session.rollback()
+            job = session.get(FhirExportJob, job_id)
+            if job is not None:
+                job.status = "error"
+                job.error = str(exc)[:2000]
+                job.completed_at = utcnow()
+                session.commit()
+
+
+def _job(session: Session, caller: Caller, job_id: str) -> FhirExportJob:
+    job = session.get(FhirExportJob, job_id)
+    if job is None or job.client_id != caller.client_id:
+        raise FhirError(404, "Export introuvable.", code="not-found")
+    return job
+
+
+def export_status(
+    session: Session, caller: Caller, job_id: str, base: str
+) -> tuple[int, dict[str, Any] | None]:
+    """202 while it runs; 200 and the manifest when done; 500 with the error if it failed."""
+    job = _job(session, caller, job_id)
+    if job.status == "accepted":
+        return 202, None
+    if job.status == "error":
+        raise FhirError(500, f"L'export a échoué : {job.error}", code="exception")
+    return 200, {
+        "transactionTime": res.instant(job.created_at),
+        "request": job.request_url,
+        "requiresAccessToken": True,
+        "output": [
+            {
+                "type": o["type"],
+                "url": f"{base}/$export-file/{job.id}/{o['type']}.ndjson",
+                "count": o["count"],
+            }
+            for o in job.output
+        ],
+        "error": [],
+    }
+
+
+def export_file(session: Session, caller: Caller, job_id: str, name: str) -> Path:
+    job = _job(session, caller, job_id)
+    kind = name.removesuffix(".ndjson")
+    if job.status != "complete" or kind not in job.types.split(",") or not name.endswith(".ndjson"):
+        raise FhirError(404, "Fichier introuvable.", code="not-found")
+    path = export_directory() / job.id / name
+    if not path.is_file():
+        raise FhirError(404, "Fichier introuvable.", code="not-found")
+    return path
