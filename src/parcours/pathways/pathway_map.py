@@ -263,6 +263,11 @@ class Designation:
     map_version: int
     distance_km: float | None
     reason: str
+    #: What qualifies the designation, as (code, value) for pages in any language:
+    #: ``exception_note`` (the administrator's note), ``exception_ignored`` (the
+    #: establishment an exception named, absent or closed), ``no_chu`` (no CHU of the
+    #: region offers the specialty). ``reason`` is the same in French, for the API.
+    notes: tuple[tuple[str, str], ...] = ()
 
 
 class MapIndex:
@@ -305,22 +310,21 @@ class MapIndex:
     ) -> Designation | None:
         code = source.code
         exc = version.exception_for(code, specialty)
-        note = ""
+        notes: list[tuple[str, str]] = []
         if exc is not None:
             target = self.by_code.get(exc.destination)
             if target is not None and target.is_open:
-                extra = f" ({exc.note})" if exc.note else ""
+                found = [("exception_note", exc.note)] if exc.note else []
                 return self._make(
-                    source, target, specialty, version, DesignationRule.EXCEPTION, extra
+                    source, target, specialty, version, DesignationRule.EXCEPTION, found
                 )
-            note = f" ; exception vers {exc.destination} ignorée : établissement absent ou fermé"
+            notes.append(("exception_ignored", exc.destination))
         for level, rule, candidates in self._tiers(source, specialty):
             if candidates:
                 best = _nearest(source, candidates)
-                extra = note
                 if specialty in LEVEL_4_SPECIALTIES and level < 4:
-                    extra += " ; aucun CHU de la région n'offre cette spécialité"
-                return self._make(source, best, specialty, version, rule, extra)
+                    notes.append(("no_chu", ""))
+                return self._make(source, best, specialty, version, rule, notes)
         return None
 
     def _tiers(
@@ -355,11 +359,11 @@ class MapIndex:
         specialty: str,
         version: MapVersion,
         rule: DesignationRule,
-        extra: str,
+        notes: list[tuple[str, str]],
     ) -> Designation:
         reason = (
             f"désigné par la carte sanitaire (version {version.number}) : "
-            f"{rule.label} pour {specialty_name(specialty)}{extra}"
+            f"{rule.label} pour {specialty_name(specialty)}{_notes_text(notes)}"
         )
         return Designation(
             source=source.code,
@@ -370,7 +374,20 @@ class MapIndex:
             map_version=version.number,
             distance_km=distance_km(source.point, target.point),
             reason=reason,
+            notes=tuple(notes),
         )
+
+
+def _notes_text(notes: Iterable[tuple[str, str]]) -> str:
+    text = ""
+    for code, value in notes:
+        if code == "exception_note":
+            text += f" ({value})"
+        elif code == "exception_ignored":
+            text += f" ; exception vers {value} ignorée : établissement absent ou fermé"
+        else:
+            text += " ; aucun CHU de la région n'offre cette spécialité"
+    return text
 
 
 def designated_destination(

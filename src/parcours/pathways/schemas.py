@@ -159,6 +159,9 @@ class RoutingOut(BaseModel):
     map_version: int
     designated: str | None
     designation_reason: str | None
+    designation_rule: str | None = None
+    #: The designation's qualifiers as codes (see pathway_map.Designation.notes).
+    designation_notes: list[tuple[str, str]] = Field(default_factory=list)
     proposals: list[ProposalOut]
 
 

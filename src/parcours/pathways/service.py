@@ -463,6 +463,8 @@ def route(
         map_version=result.map_version,
         designated=result.designation.destination if result.designation else None,
         designation_reason=result.designation.reason if result.designation else None,
+        designation_rule=result.designation.rule.value if result.designation else None,
+        designation_notes=list(result.designation.notes) if result.designation else [],
         proposals=[_proposal_out(p) for p in result.proposals],
     )
 
