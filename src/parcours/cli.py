@@ -12,6 +12,7 @@ from parcours.config import get_settings
 from parcours.db import make_engine
 from parcours.demo.cli import demo
 from parcours.fhir.cli import fhir_app
+from parcours.finance.cli import export_execution, import_budget
 from parcours.pathways.cli import pathways_app
 from parcours.patients.cli import mpi_app
 from parcours.territory.cli import import_establishments
@@ -24,17 +25,21 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Base de données.", no_args_is_help=True)
 import_app = typer.Typer(help="Imports de fichiers.", no_args_is_help=True)
+export_app = typer.Typer(help="Exports de fichiers.", no_args_is_help=True)
 
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
 app.add_typer(mpi_app, name="mpi")
 app.add_typer(pathways_app, name="pathways")
 app.add_typer(hr_app, name="hr")
 app.add_typer(fhir_app, name="fhir")
 import_app.command("establishments")(import_establishments)
 import_app.command("professionals")(import_professionals)
+import_app.command("budget")(import_budget)
+export_app.command("execution")(export_execution)
 app.command("demo")(demo)
 
 

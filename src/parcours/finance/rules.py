@@ -81,6 +81,9 @@ SUB_LINES: dict[str, tuple[Chapter, str]] = {
 }
 
 
+SUB_LINE_LABELS: dict[str, str] = {code: label for code, (_chapter, label) in SUB_LINES.items()}
+
+
 def chapter_of(line_code: str) -> Chapter:
     """The chapter of a sub-line code (``operating.medicines`` → operating)."""
     known = SUB_LINES.get(line_code)

@@ -7,6 +7,8 @@ from fastapi import FastAPI
 from parcours.access import api as access_api
 from parcours.access import pages as access_pages
 from parcours.fhir import api as fhir_api
+from parcours.finance import api as finance_api
+from parcours.finance import pages as finance_pages
 from parcours.pathways import api as pathways_api
 from parcours.pathways import pages as pathways_pages
 from parcours.patients import api as patients_api
@@ -24,6 +26,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(patients_api.router)
     app.include_router(pathways_api.router)
     app.include_router(workforce_api.router)
+    app.include_router(finance_api.router)
     app.include_router(fhir_api.router)
     app.include_router(web_pages.router)
     app.include_router(access_pages.router)
@@ -31,3 +34,4 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(patients_pages.router)
     app.include_router(pathways_pages.router)
     app.include_router(workforce_pages.router)
+    app.include_router(finance_pages.router)
