@@ -67,12 +67,19 @@ def test_the_new_referral_page_proposes_the_map_destination_then_sends(
     assert 'id="patient"' in page.text
     assert "El Idrissi" in page.text
     assert f'<option value="{CENTRE}" selected' in page.text
+    assert "Désigné par la carte sanitaire (version 1) : hôpital de niveau 2" in page.text
     referral_id = _refer(app_client, network, csrf)
     shown = app_client.get(f"/referrals/{referral_id}")
     assert shown.status_code == 200
     assert 'data-state="sent"' in shown.text
     assert "radio-thorax.jpg" in shown.text
     assert "conforme à la carte" in shown.text
+    arabic = app_client.get(
+        "/referrals/new",
+        params={"person": network.person, "specialty": "cardiology", "lang": "ar"},
+    )
+    assert "معيّن بالخريطة الصحية (الصيغة 1)" in arabic.text
+    assert "Désigné par" not in arabic.text
 
 
 def test_the_new_referral_page_starts_where_the_patient_has_a_record(
