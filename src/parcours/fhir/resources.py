@@ -224,11 +224,13 @@ def record_in(resource: Any, default_establishment: str | None) -> RecordIn:
         system, value = ident.get("system", ""), ident.get("value")
         if not value:
             continue
+        # the first of each kind: a person seen at several establishments carries
+        # several IPPs, and a registration is at one of them
         if system == CIN_SYSTEM:
-            values["cin"] = value
+            values.setdefault("cin", value)
         elif system == AMO_SYSTEM:
-            values["amo_number"] = value
-        elif system.startswith(IPP_SYSTEM):
+            values.setdefault("amo_number", value)
+        elif system.startswith(IPP_SYSTEM) and "local_id" not in values:
             values["local_id"] = value
             establishment = establishment or system[len(IPP_SYSTEM) :]
     latin = [n for n in data.get("name", []) if not _is_arabic(n)]
@@ -344,7 +346,10 @@ def practitioner(p: ProfessionalFile | ProfessionalBrief) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Practitioner",
         "id": str(p.id),
-        "active": p.status == "active",
+        # active: working somewhere in the GST now (the employment status is a contract type)
+        "active": any(a.active for a in p.assignments)
+        if isinstance(p, ProfessionalFile)
+        else p.main_establishment is not None,
         "name": [{"family": p.family_name, "given": p.given_name.split(), "use": "official"}],
         "gender": p.sex.value,
     }
