@@ -10,6 +10,7 @@ import pytest
 from parcours.access.rules import Permission, Principal, Role, Scope, ScopeKind
 from parcours.pathways.referral import (
     DEFAULT_ANSWER_DEADLINES,
+    REPORT_DUE_AFTER,
     RULES,
     Action,
     DeadlineStatus,
@@ -204,6 +205,16 @@ def test_deadline_status_for_inboxes() -> None:
     accepted = step(sent, Action.ACCEPT, RECV, T0 + timedelta(hours=3)).snapshot
     assert deadline_status(accepted, T0 + timedelta(hours=5)) is DeadlineStatus.NONE
     assert not is_overdue(accepted, T0 + timedelta(days=9))
+
+
+def test_a_counter_referral_awaited_a_month_after_arrival_is_flagged() -> None:
+    arrived = in_state(ReferralState.PATIENT_ARRIVED)
+    assert arrived.arrived_at is not None
+    month = arrived.arrived_at + REPORT_DUE_AFTER
+    assert deadline_status(arrived, month - timedelta(minutes=1)) is DeadlineStatus.NONE
+    assert deadline_status(arrived, month) is DeadlineStatus.REPORT_OVERDUE
+    completed = in_state(ReferralState.COMPLETED)
+    assert deadline_status(completed, month + timedelta(days=90)) is DeadlineStatus.NONE
 
 
 def test_time_cannot_go_backwards() -> None:

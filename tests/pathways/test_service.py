@@ -427,6 +427,30 @@ def test_inbox_lists_page_unanswered_first_then_answered_and_count_everything(
     assert page(1).incoming_total == len(page(1, incoming=2).incoming) + 4
 
 
+def test_a_patient_arrived_without_counter_referral_is_flagged_a_month_later(
+    db: Session, network: Network
+) -> None:
+    referral_id = refer(db, network)
+    act(db, network.cardiologist, referral_id, Action.ACCEPT, T0 + timedelta(hours=3))
+    act(
+        db,
+        network.desk,
+        referral_id,
+        Action.SCHEDULE,
+        T0 + timedelta(hours=4),
+        appointment_at=T0 + timedelta(days=2),
+    )
+    arrived = T0 + timedelta(days=2)
+    act(db, network.desk, referral_id, Action.ARRIVE, arrived)
+
+    def flag(at: datetime) -> str:
+        box = service.inbox(db, network.cardiologist, PROVINCIAL, now=at)
+        return next(r.deadline_status for r in box.incoming if r.id == referral_id)
+
+    assert flag(arrived + timedelta(days=29)) == "none"
+    assert flag(arrived + timedelta(days=30)) == "report_overdue"
+
+
 # --- the map and its versions ------------------------------------------------------------------
 
 

@@ -896,6 +896,7 @@ class DeadlineStatus(StrEnum):
     ON_TIME = "on_time"
     DUE_SOON = "due_soon"
     OVERDUE = "overdue"
+    REPORT_OVERDUE = "report_overdue"
 
     @property
     def label(self) -> str:
@@ -904,6 +905,7 @@ class DeadlineStatus(StrEnum):
             "on_time": "Dans les délais",
             "due_soon": "Échéance proche",
             "overdue": "Délai dépassé",
+            "report_overdue": "Contre-référence en retard",
         }[self]
 
     @property
@@ -913,13 +915,24 @@ class DeadlineStatus(StrEnum):
             "on_time": "#2e7d32",
             "due_soon": "#ef6c00",
             "overdue": "#c62828",
+            "report_overdue": "#6a1b9a",
         }[self]
+
+
+#: How long after the patient's arrival the counter-referral is awaited before the
+#: referral is flagged in the inboxes: one referral in sixteen was seen to stay at
+#: "patient arrived" for good, the report never sent back (benchmarks/README.md).
+REPORT_DUE_AFTER = timedelta(days=30)
 
 
 def deadline_status(
     snapshot: ReferralSnapshot, now: datetime, soon_fraction: float = 0.25
 ) -> DeadlineStatus:
-    """For inboxes: overdue, or due soon once less than ``soon_fraction`` of the time is left."""
+    """For inboxes: overdue, or due soon once less than ``soon_fraction`` of the time is left;
+    and, once the patient has arrived, a counter-referral awaited for ``REPORT_DUE_AFTER``."""
+    if snapshot.state is ReferralState.PATIENT_ARRIVED and snapshot.arrived_at is not None:
+        late = now - snapshot.arrived_at >= REPORT_DUE_AFTER
+        return DeadlineStatus.REPORT_OVERDUE if late else DeadlineStatus.NONE
     if not snapshot.state.awaits_answer or snapshot.answer_due_at is None:
         return DeadlineStatus.NONE
     if is_overdue(snapshot, now):
