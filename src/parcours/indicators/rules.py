@@ -164,7 +164,7 @@ MEASURES: dict[str, Measure] = {
         Measure("bed_days", "Journées d'hospitalisation (lits occupés × jours)",
                 Source.ENCOUNTERS, Unit.DAYS,
                 "l'établissement, réparties sur chaque mois du séjour (séjours en cours inclus)",
-                dimensions=frozenset({Dimension.SPECIALTY})),
+                dimensions=frozenset({Dimension.SPECIALTY}), about_persons=False),
         Measure("bed_capacity", "Journées-lits disponibles (lits déclarés × jours)",
                 Source.TERRITORY, Unit.DAYS, "l'établissement, sur la période",
                 about_persons=False),

@@ -755,24 +755,42 @@ def state_value(reader: Reader, measure: str, unit: Unit, months: Sequence[int])
     if measure in ("budget_allocated", "budget_paid"):
         budget = _cached(("budget", db, day.year), lambda: _budget_facts(session, day.year))
         attr = "allocated" if measure == "budget_allocated" else "paid"
-        total = Decimal(0)
-        for f in budget:
-            if (f.month <= day.month) and _in_unit_or_seat(f.establishment_code, unit, tree_):
-                total += getattr(f, attr)
-        return float(total)
+        return float(budget_sum(budget, attr, unit, tree_, day))
     if measure in ("actions_due", "actions_done"):
         actions = _cached(("actions", db), lambda: _action_facts(session))
-        due = [
-            a
-            for a in actions
-            if a.deadline <= day
-            and a.status != "cancelled"
-            and _in_unit_or_seat(a.establishment_code, unit, tree_)
-        ]
-        if measure == "actions_due":
-            return float(len(due))
-        return float(sum(1 for a in due if a.status == "done"))
+        due, done = action_counts(actions, unit, tree_, day)
+        return float(due if measure == "actions_due" else done)
     raise NotFound("Mesure inconnue : {value}.", code="measure_not_found", value=measure)
+
+
+def budget_sum(
+    facts: Iterable[finance_facts.BudgetExecutionFact],
+    attr: str,
+    unit: Unit,
+    tree_: Tree,
+    day: date,
+) -> Decimal:
+    """Allocated or paid in the unit from 1 January to the end of ``day``'s month."""
+    total = Decimal(0)
+    for f in facts:
+        current = f.year == day.year and f.month <= day.month
+        if current and _in_unit_or_seat(f.establishment_code, unit, tree_):
+            total += getattr(f, attr)
+    return total
+
+
+def action_counts(
+    actions: Iterable[finance_facts.ActionFact], unit: Unit, tree_: Tree, day: date
+) -> tuple[int, int]:
+    """(actions due by ``day``, not cancelled; those of them done) in the unit."""
+    due = [
+        a
+        for a in actions
+        if a.deadline <= day
+        and a.status != "cancelled"
+        and _in_unit_or_seat(a.establishment_code, unit, tree_)
+    ]
+    return len(due), sum(1 for a in due if a.status == "done")
 
 
 def _in_unit_or_seat(code: str | None, unit: Unit, tree_: Tree) -> bool:
@@ -796,7 +814,11 @@ def _action_facts(session: Session) -> list[finance_facts.ActionFact]:
 
 @dataclass(frozen=True)
 class Value:
-    """One indicator's value for a unit and months, as shown (None: no data or suppressed)."""
+    """One indicator's value for a unit and months.
+
+    ``value`` is what the cells give (None: no data); ``shown`` is what any output
+    may carry: None as well when the value rests on fewer than 5 persons.
+    """
 
     code: str
     value: float | None
@@ -826,12 +848,7 @@ def value_of(
 
     raw, persons = rules.indicator_value(checked, fetch)
     small = checked.about_persons and rules.is_small_cell(persons)
-    return Value(
-        checked.definition.code,
-        None if small else raw,
-        small,
-        min(persons) if persons else None,
-    )
+    return Value(checked.definition.code, raw, small, min(persons) if persons else None)
 
 
 # --- dashboards ------------------------------------------------------------------------------
@@ -1000,7 +1017,7 @@ def _value_by_establishment(
 
     raw, persons = rules.indicator_value(info.checked, fetch)
     small = info.checked.about_persons and rules.is_small_cell(persons)
-    return Value(info.d.code, None if small else raw, small, min(persons) if persons else None)
+    return Value(info.d.code, raw, small, min(persons) if persons else None)
 
 
 def breakdown(
@@ -1100,7 +1117,7 @@ def _export_row(info: IndicatorInfo, unit: Unit, period: Period, v: Value) -> Ex
         unit.code,
         unit.name,
         period.key,
-        None if v.value is None else round(v.value, 2),
+        None if v.shown is None else round(v.shown, 2),
         v.suppressed,
         info.d.unit,
     )

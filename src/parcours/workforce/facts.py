@@ -7,7 +7,7 @@ here by the workforce's own gap report and assignment periods, never copied.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -83,19 +83,25 @@ class StaffingFact:
 
 
 def staffing(session: Session, day: date) -> list[StaffingFact]:
-    """The gap report of that day by establishment (empty when no norms are published)."""
+    """Required and present FTE by establishment on the lines the norms set, on a day.
+
+    Staff on lines without a norm (an administrator where only clinicians are
+    normed) are a surplus of the gap report, not a coverage of the norms: left
+    out here. Empty when no norms are published.
+    """
     from parcours.errors import NotFound
 
     try:
-        report = service.gap_report(
-            session, system_principal("indicators"), as_of=day, with_lines=False
-        )
+        report = service.gap_report(session, system_principal("indicators"), as_of=day)
     except NotFound:
         return []
-    return [
-        StaffingFact(e.establishment, float(e.required), float(e.present))
-        for e in report.establishments
-    ]
+    required: dict[str, float] = defaultdict(float)
+    present: dict[str, float] = defaultdict(float)
+    for line in report.lines:
+        if line.required > 0:
+            required[line.establishment] += line.required
+            present[line.establishment] += line.present
+    return [StaffingFact(code, required[code], present[code]) for code in sorted(required)]
 
 
 def health_workers(session: Session, day: date) -> dict[str, int]:
