@@ -85,13 +85,14 @@ SUB_LINE_LABELS: dict[str, str] = {code: label for code, (_chapter, label) in SU
 
 
 def chapter_of(line_code: str) -> Chapter:
-    """The chapter of a sub-line code (``operating.medicines`` → operating)."""
+    """The chapter of a line code: a known sub-line (``operating.medicines`` → operating) or
+    a chapter itself (``operating``). Anything else is refused, so that an import cannot
+    open lines the Ministry's nomenclature does not know."""
     known = SUB_LINES.get(line_code)
     if known is not None:
         return known[0]
-    head = line_code.partition(".")[0]
     try:
-        return Chapter(head)
+        return Chapter(line_code)
     except ValueError as exc:
         raise ValueError(f"ligne budgétaire inconnue : {line_code}") from exc
 
@@ -239,9 +240,9 @@ def check_balance(after: Balance) -> list[Problem]:
         problems.append(
             Problem(
                 "credit_exceeded",
-                "Crédit insuffisant : l'engagement porterait les engagements à "
-                f"{_fmt(after.committed)} pour {_fmt(after.allocated)} de crédits ouverts "
-                f"(dépassement de {_fmt(after.committed - after.allocated)}).",
+                f"Crédit insuffisant : les engagements ({_fmt(after.committed)}) dépasseraient "
+                f"les crédits ouverts ({_fmt(after.allocated)}) de "
+                f"{_fmt(after.committed - after.allocated)}.",
             )
         )
     if after.ordered > after.committed:
