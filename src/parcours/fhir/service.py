@@ -1252,15 +1252,25 @@ def read(session: Session, caller: Caller, kind: str, rid: str) -> dict[str, Any
         raise FhirError(
             405, f"Lecture directe de {kind} non prise en charge.", code="not-supported"
         )
-    out = res.checked(h.read(session, caller, rid))
-    if h.versioned and "meta" in out:
+    return res.checked(h.read(session, caller, rid))
+
+
+def _read_and_keep(session: Session, caller: Caller, kind: str, rid: str) -> dict[str, Any]:
+    """A read (scope check and audit) whose version is kept before history answers.
+
+    Plain reads keep nothing (a write per read halved their rate): a version made
+    in the pages is kept when a history or vread first asks for it, or when the
+    façade writes the resource.
+    """
+    out = read(session, caller, kind, rid)
+    if handler(kind).versioned and "meta" in out:
         remember(session, out)
         session.commit()
     return out
 
 
 def vread(session: Session, caller: Caller, kind: str, rid: str, version: str) -> dict[str, Any]:
-    read(session, caller, kind, rid)  # the scope check and the audit of a read
+    _read_and_keep(session, caller, kind, rid)
     if not version.isdigit():
         raise FhirError(404, f"Version {version} introuvable.", code="not-found")
     for row in _versions(session, kind, rid):
@@ -1274,7 +1284,7 @@ def vread(session: Session, caller: Caller, kind: str, rid: str, version: str) -
 
 
 def history(session: Session, caller: Caller, kind: str, rid: str, base: str) -> dict[str, Any]:
-    read(session, caller, kind, rid)
+    _read_and_keep(session, caller, kind, rid)
     rows = _versions(session, kind, rid)
     return {
         "resourceType": "Bundle",
