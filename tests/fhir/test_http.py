@@ -49,7 +49,7 @@ def test_the_capability_statement_tells_what_the_routes_do(app_client: TestClien
 
 
 def test_no_token_wrong_secret_and_missing_scope(
-    app_client: TestClient, network: Network, token_for: Tokens
+    app_client: TestClient, db: Session, network: Network, token_for: Tokens
 ) -> None:
     outcome(app_client.get(f"/fhir/Patient/{network.person}"), 401)
     bad = app_client.post(
@@ -72,6 +72,18 @@ def test_no_token_wrong_secret_and_missing_scope(
     narrow = token_for(smart="system/Patient.read", ask="system/Patient.read system/Task.write")
     assert app_client.get(f"/fhir/Patient/{network.person}", headers=narrow).status_code == 200
     outcome(app_client.get("/fhir/Task?patient=" + network.person, headers=narrow), 403)
+    refusals = db.execute(
+        select(AuditEvent.actor, AuditEvent.action, AuditEvent.details)
+        .where(AuditEvent.channel == "fhir", AuditEvent.outcome == "failure")
+        .order_by(AuditEvent.id)
+    ).all()
+    assert [(a, d["status"]) for a, _, d in refusals if d and "status" in d] == [
+        ("fhir:anonymous", 401),
+        ("fhir:his-1", 403),
+        ("fhir:his-1", 403),
+        ("fhir:his-2", 403),
+    ]
+    assert any(a == "fhir:anonymous" and act == "fhir.token" for a, act, _ in refusals)
 
 
 def test_out_of_the_organisational_scope_is_refused_like_for_a_person(

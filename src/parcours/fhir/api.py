@@ -45,6 +45,26 @@ def _error_response(exc: Exception, status: int) -> Response:
     return fhir_response(service.outcome(exc, status), status, headers)
 
 
+def _audit_refusal(request: Request, exc: DomainError) -> None:
+    """A refused call is traced like a refused page: who (if known), what, why."""
+    caller = getattr(request.state, "fhir_caller", None)
+    # the request's own session, its refused work rolled back: on SQLite a second
+    # session would wait for the write lock this one still holds
+    session: Session | None = getattr(request.state, "fhir_db", None)
+    if session is None:
+        return
+    session.rollback()
+    service.audit_refusal(
+        session,
+        caller,
+        f"fhir.{request.method.lower()}",
+        request.url.path[:200],
+        exc.status_code,
+        exc.code,
+        client_ip(request),
+    )
+
+
 class FhirRoute(APIRoute):
     """Every failure of a FHIR route answers an OperationOutcome."""
 
@@ -55,6 +75,8 @@ class FhirRoute(APIRoute):
             try:
                 return await original(request)
             except DomainError as exc:
+                if exc.status_code in (401, 403):
+                    _audit_refusal(request, exc)
                 return _error_response(exc, exc.status_code)
             except RequestValidationError as exc:
                 where = [".".join(str(p) for p in e["loc"]) for e in exc.errors()]
@@ -71,10 +93,12 @@ def _base(request: Request) -> str:
 
 
 def _caller(request: Request, db: SessionDep) -> service.Caller:
+    request.state.fhir_db = db
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
         raise FhirError(401, "Jeton d'accès requis (Authorization: Bearer …).", code="login")
     caller = service.resolve_token(db, header[7:].strip(), client_ip(request))
+    request.state.fhir_caller = caller
     # nothing of this read stays open: on SQLite a transaction holds the write lock
     db.rollback()
     return caller

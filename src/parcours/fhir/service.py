@@ -151,6 +151,14 @@ def add_client(
     return secret
 
 
+def anonymous(ip: str | None) -> Principal:
+    """Who a refused call without a valid token is traced as (channel ``fhir``); it holds
+    no permission that matters: it is only ever written in the audit."""
+    from parcours.access.rules import ScopeKind
+
+    return Principal(0, "fhir:anonymous", Role.ANALYST, Scope(ScopeKind.GST), "fhir", ip)
+
+
 def _principal(client: FhirClient, ip: str | None) -> Principal:
     return Principal(
         0, f"fhir:{client.client_id}", Role(client.role), parse_scope(client.scope), "fhir", ip
@@ -169,13 +177,11 @@ def issue_token(
     ):
         audit.record(
             session,
-            None,
+            anonymous(ip),
             "fhir.token",
             "fhir_client",
-            client_id,
+            client_id[:80],
             outcome="failure",
-            actor=f"fhir:{client_id}",
-            ip=ip,
         )
         session.commit()
         raise FhirError(401, "Client inconnu ou secret erroné.", code="login")
@@ -1482,6 +1488,12 @@ def capability(base: str) -> dict[str, Any]:
                     },
                     "resource": entries,
                     "interaction": [{"code": "transaction"}, {"code": "batch"}],
+                    "operation": [
+                        {
+                            "name": "export",
+                            "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+                        }
+                    ],
                 }
             ],
         }
@@ -1680,16 +1692,25 @@ _VALID_ISSUE_CODES = frozenset(
 )
 
 
-def audit_refusal(session: Session, caller: Caller | None, action: str, status: int) -> None:
-    """Refusals of the façade itself (scope, version) are traced like those of the contexts."""
+def audit_refusal(
+    session: Session,
+    caller: Caller | None,
+    action: str,
+    path: str,
+    status: int,
+    code: str,
+    ip: str | None,
+) -> None:
+    """Refusals (no token, missing scope, outside the organisational scope) are traced,
+    on channel ``fhir`` whether or not the caller could be identified."""
     audit.record(
         session,
-        caller.principal if caller else None,
+        caller.principal if caller else anonymous(ip),
         action,
-        "fhir",
-        None,
+        "fhir_request",
+        path,
         outcome="failure",
-        details={"status": status},
+        details={"status": status, "code": code},
     )
     session.commit()
 
