@@ -13,6 +13,7 @@ from parcours.db import make_engine
 from parcours.demo.cli import demo
 from parcours.fhir.cli import fhir_app
 from parcours.finance.cli import export_execution, import_budget
+from parcours.indicators.cli import indicators_app
 from parcours.pathways.cli import pathways_app
 from parcours.patients.cli import mpi_app
 from parcours.territory.cli import import_establishments
@@ -35,6 +36,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(mpi_app, name="mpi")
 app.add_typer(pathways_app, name="pathways")
 app.add_typer(hr_app, name="hr")
+app.add_typer(indicators_app, name="indicators")
 app.add_typer(fhir_app, name="fhir")
 import_app.command("establishments")(import_establishments)
 import_app.command("professionals")(import_professionals)

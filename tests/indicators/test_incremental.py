@@ -113,8 +113,14 @@ def test_incremental_refreshes_equal_a_full_rebuild(db: Session, ops: list[Any])
         if kind == "referral":
             _, source, dest, specialty, priority, hours, plan, gaps, designated = op
             sent = T0 + timedelta(hours=hours)
-            rid = facts.referral(source=source, destination=dest, specialty=specialty,
-                                 priority=priority, sent_at=sent, designated=designated)  # fmt: skip
+            rid = facts.referral(
+                source=source,
+                destination=dest,
+                specialty=specialty,
+                priority=priority,
+                sent_at=sent,
+                designated=designated,
+            )
             live.append([rid, sent, list(PLANS[plan]), 1, list(gaps), "sent"])
         elif kind == "advance" and live:
             entry = live[op[1] % len(live)]
@@ -122,7 +128,7 @@ def test_incremental_refreshes_equal_a_full_rebuild(db: Session, ops: list[Any])
             if not plan:
                 continue
             action, to_state = plan.pop(0)
-            at = sent + timedelta(hours=sum(gaps[: version]))
+            at = sent + timedelta(hours=sum(gaps[:version]))
             appointment = at + timedelta(days=3) if action == "schedule" else None
             db.add(ReferralEvent(referral_id=rid, version=version + 1, action=action,
                                  from_state=state, to_state=to_state, at=at, by="t",
@@ -133,8 +139,8 @@ def test_incremental_refreshes_equal_a_full_rebuild(db: Session, ops: list[Any])
             _, place, enc_kind, hours, stay, referred = op
             start = T0 + timedelta(hours=hours)
             end = start + timedelta(hours=stay) if stay is not None else None
-            eid = facts.encounter(place, enc_kind, start, end,
-                                  referral_id=live[0][0] if referred and live else None)  # fmt: skip
+            referral = live[0][0] if referred and live else None
+            eid = facts.encounter(place, enc_kind, start, end, referral_id=referral)
             if end is None:
                 stays.append(eid)
             db.commit()

@@ -96,9 +96,7 @@ def test_pathway_and_bed_indicators_by_hand(db: Session) -> None:
     assert v("CONTOURNEMENT", "establishment", "CHU-TNG") == pytest.approx(500 / 7)
     # November: stays of 3 and 5 days ended; the open one counts 3 days of beds so far
     assert v("DMS") == 4.0
-    assert v("TAUX_OCCUPATION", "establishment", "CHU-TNG") == pytest.approx(
-        100 * 11 / (130 * 30)
-    )
+    assert v("TAUX_OCCUPATION", "establishment", "CHU-TNG") == pytest.approx(100 * 11 / (130 * 30))
     beds = 130 + 20 + 30 + 25 + 20 + 4
     assert v("TAUX_OCCUPATION") == pytest.approx(100 * 11 / (beds * 30))
     # the province of Tangier holds the CHU and the centre; Tétouan none of these facts
@@ -112,9 +110,7 @@ def test_pathway_and_bed_indicators_by_hand(db: Session) -> None:
     again = service.refresh(db)
     assert again.stays_closed == 1
     assert v("DMS", "region", None, DEC) == 5.0
-    assert v("TAUX_OCCUPATION", "establishment", "CHU-TNG") == pytest.approx(
-        100 * 11 / (130 * 30)
-    )
+    assert v("TAUX_OCCUPATION", "establishment", "CHU-TNG") == pytest.approx(100 * 11 / (130 * 30))
     assert v("TAUX_OCCUPATION", "establishment", "CHU-TNG", DEC) == pytest.approx(
         100 * 2 / (130 * 31)
     )
@@ -132,16 +128,19 @@ def test_small_cells_are_suppressed_in_outputs_about_persons(db: Session) -> Non
     # two stays ended in November: the value is known but not shown
     dms = _value(db, "DMS")
     assert dms.value == 4.0
-    assert dms.suppressed and dms.shown is None
+    assert dms.suppressed
+    assert dms.shown is None
     # five answers: shown
     assert _value(db, "REF_DELAI_MED").shown == 6.0
     rows = service.export_rows(db, SYSTEM, NOV, levels=("region",))
     by_code = {r.indicator: r for r in rows}
-    assert by_code["DMS"].value is None and by_code["DMS"].suppressed
+    assert by_code["DMS"].value is None
+    assert by_code["DMS"].suppressed
     assert by_code["REF_DELAI_MED"].value == 6.0
     assert "DMS" not in service.to_adx(rows, NOV, "PARCOURS")
     csv_text = service.to_csv(rows)
-    assert "DMS;" in csv_text and ";4.0;" not in csv_text.split("DMS;", 1)[1].split("\n", 1)[0]
+    assert "DMS;" in csv_text
+    assert ";4.0;" not in csv_text.split("DMS;", 1)[1].split("\n", 1)[0]
     # beds are not persons: occupancy is shown whatever its size
     occupancy = _value(db, "TAUX_OCCUPATION")
     assert occupancy.shown is not None
@@ -159,8 +158,16 @@ def _workforce(db: Session) -> None:
         [("specialist", "CHU-TNG", "cardiology")] * 3
         + [("nurse", "CSU-TNG-01", "general_medicine"), ("administrative", "CHU-TNG", "")]
     ):
-        p = Professional(family_name=f"N{i}", given_name="P", search_name=f"n{i}", sex="F",
-                         category=category, status="active", created_at=now, updated_at=now)  # fmt: skip
+        p = Professional(
+            family_name=f"N{i}",
+            given_name="P",
+            search_name=f"n{i}",
+            sex="F",
+            category=category,
+            status="active",
+            created_at=now,
+            updated_at=now,
+        )
         db.add(p)
         db.flush()
         people.append(p.id)
@@ -287,8 +294,15 @@ def test_breakdown_by_priority_and_the_dashboard(db: Session) -> None:
     _pathways(db)
     service.refresh(db)
     parts = dict(
-        service.breakdown(db, SYSTEM, "REF_DANS_DELAI", level="region", unit_code=None,
-                          period=NOV, dimension=Dimension.PRIORITY)  # fmt: skip
+        service.breakdown(
+            db,
+            SYSTEM,
+            "REF_DANS_DELAI",
+            level="region",
+            unit_code=None,
+            period=NOV,
+            dimension=Dimension.PRIORITY,
+        )
     )
     assert parts["urgent"].value == pytest.approx(80.0)
     assert parts["routine"].value == 0.0
@@ -300,7 +314,8 @@ def test_breakdown_by_priority_and_the_dashboard(db: Session) -> None:
     assert set(rules.MEASURES) >= rows["DMS"].info.checked.measures
     drill = service.dashboard(db, SYSTEM, level="province", code="TNG", period=NOV)
     assert {c.code for c, _ in drill.children} == {"CHU-TNG", "CSU-TNG-01"}
-    assert drill.parent is not None and drill.parent.level == "region"
+    assert drill.parent is not None
+    assert drill.parent.level == "region"
 
 
 def test_shipped_definitions_cover_the_reform() -> None:
@@ -308,5 +323,6 @@ def test_shipped_definitions_cover_the_reform() -> None:
     assert len(codes) == len(rules.SHIPPED) == 15
     for d in rules.SHIPPED:
         rules.check_definition(d)
-        assert d.definition and d.name
+        assert d.definition
+        assert d.name
     assert T0.tzinfo is UTC

@@ -494,7 +494,8 @@ def refresh(session: Session, *, full: bool = False, batch: int = BATCH) -> Refr
             _upsert(session, deltas)
             _store_opened(session, opened)
             applied += len(found)
-        mark.pending = pending
+        if mark.pending != pending:
+            mark.pending = pending
         session.commit()
         while True:
             mark = _watermark(session, reader.source)

@@ -138,11 +138,20 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             task = asyncio.create_task(
                 sweeper.run(app.state.session_factory, settings.expiry_sweep_minutes)
             )
+        from parcours.indicators import refresher
+
+        every = refresher.period_seconds()
+        aggregates = (
+            asyncio.create_task(refresher.run(app.state.session_factory, every))
+            if every > 0
+            else None
+        )
         yield
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for running in (task, aggregates):
+            if running is not None:
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
 
     app = FastAPI(
         lifespan=lifespan,

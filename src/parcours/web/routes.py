@@ -9,6 +9,8 @@ from parcours.access import pages as access_pages
 from parcours.fhir import api as fhir_api
 from parcours.finance import api as finance_api
 from parcours.finance import pages as finance_pages
+from parcours.indicators import api as indicators_api
+from parcours.indicators import pages as indicators_pages
 from parcours.pathways import api as pathways_api
 from parcours.pathways import pages as pathways_pages
 from parcours.patients import api as patients_api
@@ -27,6 +29,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(pathways_api.router)
     app.include_router(workforce_api.router)
     app.include_router(finance_api.router)
+    app.include_router(indicators_api.router)
     app.include_router(fhir_api.router)
     app.include_router(web_pages.router)
     app.include_router(access_pages.router)
@@ -35,3 +38,4 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(pathways_pages.router)
     app.include_router(workforce_pages.router)
     app.include_router(finance_pages.router)
+    app.include_router(indicators_pages.router)
