@@ -63,6 +63,7 @@ from parcours.pathways.referral import (
     Side,
     TransitionRefused,
 )
+from parcours.pathways.rows import SNAPSHOT_COLUMNS, snapshot_columns
 
 ACTOR = "system:pathways-load"
 AUDIT_ACTION = "pathways.load"
@@ -296,7 +297,7 @@ _REFERRAL_COLUMNS = (
     "chain",
     "created_at",
     "created_by",
-    *service._SNAPSHOT_COLUMNS,
+    *SNAPSHOT_COLUMNS,
 )
 _EVENT_COLUMNS = (
     "referral_id",
@@ -345,7 +346,7 @@ def _referral_row(
     played: Played, spec: ReferralSpec, referring_professional: str
 ) -> tuple[Any, ...]:
     s = played.snapshot
-    columns = service._columns(s)
+    columns = snapshot_columns(s)
     return (
         s.id,
         spec.record_id,
@@ -366,7 +367,7 @@ def _referral_row(
         ">".join(s.chain),
         s.created_at,
         played.created_by,
-        *(columns[name] for name in service._SNAPSHOT_COLUMNS),
+        *(columns[name] for name in SNAPSHOT_COLUMNS),
     )
 
 

@@ -60,6 +60,7 @@ from parcours.pathways.referral import (
     Side,
     TransitionRefused,
 )
+from parcours.pathways.rows import snapshot_columns
 from parcours.pathways.schemas import (
     AttachmentIn,
     BypassOut,
@@ -504,30 +505,6 @@ def _snapshot(row: Referral) -> ReferralSnapshot:
     )
 
 
-_SNAPSHOT_COLUMNS = (
-    "state",
-    "version",
-    "sent_at",
-    "answer_due_at",
-    "received_at",
-    "answered_at",
-    "appointment_at",
-    "scheduled_at",
-    "arrived_at",
-    "closed_at",
-    "closing_reason",
-    "redirected_to",
-    "counter_referral",
-    "last_event_at",
-)
-
-
-def _columns(snapshot: ReferralSnapshot) -> dict[str, Any]:
-    values = {name: getattr(snapshot, name) for name in _SNAPSHOT_COLUMNS}
-    values["state"] = snapshot.state.value
-    return values
-
-
 def _event_row(referral_id: int, event: machine.ReferralEvent) -> ReferralEvent:
     return ReferralEvent(
         referral_id=referral_id,
@@ -564,7 +541,7 @@ def _new_row(
         chain=">".join(snapshot.chain),
         created_at=snapshot.created_at,
         created_by=by,
-        **_columns(snapshot),
+        **snapshot_columns(snapshot),
         **content,
     )
 
@@ -792,7 +769,7 @@ def create_referral(
         sent = machine.apply(
             snapshot, Action.SEND, Side.REFERRING, at, by=principal.username, deadlines=deadlines()
         )
-        for name, value in _columns(sent.snapshot).items():
+        for name, value in snapshot_columns(sent.snapshot).items():
             setattr(row, name, value)
         session.add(_event_row(row.id, sent.event))
     session.flush()
@@ -823,7 +800,7 @@ def _update_if_unchanged(
     result = session.execute(
         update(Referral)
         .where(Referral.id == referral_id, Referral.version == seen_version)
-        .values(**_columns(snapshot))
+        .values(**snapshot_columns(snapshot))
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
