@@ -8,6 +8,8 @@ earlier version of this list then gains only the new steps.
 from __future__ import annotations
 
 from parcours.demo.pipeline import Step
+from parcours.demo.steps.finance import STEP as FINANCE
+from parcours.demo.steps.indicators import STEP as INDICATORS
 from parcours.demo.steps.pathways import STEP as PATHWAYS
 from parcours.demo.steps.patients import STEP as PATIENTS
 from parcours.demo.steps.territory import STEP as TERRITORY
@@ -20,4 +22,6 @@ STEPS: tuple[Step, ...] = (
     PATIENTS,
     PATHWAYS,
     WORKFORCE,
+    FINANCE,
+    INDICATORS,
 )
