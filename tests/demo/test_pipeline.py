@@ -38,6 +38,7 @@ def test_builds_the_region_logs_every_role_in_and_runs_again_as_a_no_op(engine: 
         ("patients", "built"),
         ("pathways", "built"),
         ("workforce", "built"),
+        ("finance", "built"),
     ]
     assert first.outcomes[0].counts["created"] == 318
 

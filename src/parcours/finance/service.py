@@ -253,12 +253,15 @@ def _new_line(session: Session, principal: Principal, data: LineIn, where: Place
     return line
 
 
-def create_line(session: Session, principal: Principal, data: LineIn) -> LineOut:
+def create_line(
+    session: Session, principal: Principal, data: LineIn, *, commit: bool = True
+) -> LineOut:
     where = places(session)
     line = _new_line(session, principal, data, where)
     audit.record(session, principal, "finance.line.create", "finance_line", str(line.id))
     out = _line_out(line, where)
-    session.commit()
+    if commit:
+        session.commit()
     return out
 
 
@@ -479,7 +482,12 @@ def record_movement(
 
 
 def counter_entry(
-    session: Session, principal: Principal, movement_id: int, data: CounterIn
+    session: Session,
+    principal: Principal,
+    movement_id: int,
+    data: CounterIn,
+    *,
+    commit: bool = True,
 ) -> MovementOut:
     """Correct a movement by its exact reverse, which references it; the original stays."""
     require(principal, Permission.FINANCE_WRITE)
@@ -514,7 +522,8 @@ def counter_entry(
         details={"movement": movement.id, "corrects": original.id},
     )
     out = _movement_out(movement)
-    session.commit()
+    if commit:
+        session.commit()
     return out
 
 
@@ -544,7 +553,9 @@ def _transfer_out(t: Transfer, session: Session, where: Places) -> TransferOut:
     )
 
 
-def request_transfer(session: Session, principal: Principal, data: TransferIn) -> TransferOut:
+def request_transfer(
+    session: Session, principal: Principal, data: TransferIn, *, commit: bool = True
+) -> TransferOut:
     """Ask to move credit between two lines; nothing moves until someone else approves."""
     require(principal, Permission.FINANCE_WRITE)
     where = places(session)
@@ -587,12 +598,18 @@ def request_transfer(session: Session, principal: Principal, data: TransferIn) -
         details={"amount": str(amount), "from": source.id, "to": target.id},
     )
     out = _transfer_out(transfer, session, where)
-    session.commit()
+    if commit:
+        session.commit()
     return out
 
 
 def decide_transfer(
-    session: Session, principal: Principal, transfer_id: int, data: DecisionIn
+    session: Session,
+    principal: Principal,
+    transfer_id: int,
+    data: DecisionIn,
+    *,
+    commit: bool = True,
 ) -> TransferOut:
     """Approve (the credit moves: one movement out, one in) or reject, with a reason."""
     require(principal, Permission.FINANCE_WRITE)
@@ -655,7 +672,8 @@ def decide_transfer(
         reason=data.reason,
     )
     out = _transfer_out(transfer, session, where)
-    session.commit()
+    if commit:
+        session.commit()
     return out
 
 
@@ -1123,7 +1141,9 @@ def _action_out(
     )
 
 
-def create_programme(session: Session, principal: Principal, data: ProgrammeIn) -> ProgrammeOut:
+def create_programme(
+    session: Session, principal: Principal, data: ProgrammeIn, *, commit: bool = True
+) -> ProgrammeOut:
     require(principal, Permission.FINANCE_WRITE)
     if principal.scope.kind is not ScopeKind.GST:
         raise Forbidden(
@@ -1148,7 +1168,8 @@ def create_programme(session: Session, principal: Principal, data: ProgrammeIn) 
     session.flush()
     audit.record(session, principal, "finance.programme.create", "finance_programme", data.code)
     out = _programme_out(programme, [], today())
-    session.commit()
+    if commit:
+        session.commit()
     return out
 
 
@@ -1162,7 +1183,12 @@ def _programme(session: Session, code: str) -> Programme:
 
 
 def add_action(
-    session: Session, principal: Principal, programme_code: str, data: ActionIn
+    session: Session,
+    principal: Principal,
+    programme_code: str,
+    data: ActionIn,
+    *,
+    commit: bool = True,
 ) -> ActionOut:
     require(principal, Permission.FINANCE_WRITE)
     where = places(session)
@@ -1216,12 +1242,18 @@ def add_action(
     )
     audit.record(session, principal, "finance.action.create", "finance_action", str(action.id))
     out = _action_out(action, programme.code, where, today())
-    session.commit()
+    if commit:
+        session.commit()
     return out
 
 
 def update_action(
-    session: Session, principal: Principal, action_id: int, data: ActionUpdate
+    session: Session,
+    principal: Principal,
+    action_id: int,
+    data: ActionUpdate,
+    *,
+    commit: bool = True,
 ) -> ActionOut:
     """Move an action's status or progress forward, with a note kept in its history."""
     require(principal, Permission.FINANCE_WRITE)
@@ -1273,7 +1305,8 @@ def update_action(
     )
     code = session.scalar(select(Programme.code).where(Programme.id == action.programme_id)) or ""
     out = _action_out(action, code, where, today())
-    session.commit()
+    if commit:
+        session.commit()
     return out
 
 
@@ -1414,7 +1447,11 @@ def _project_out(
         establishment_status=est_status,
         registry_beds=beds,
         beds_planned=p.beds_planned,
-        beds_in_service=p.beds_planned if est_status == Status.OPEN.value else 0,
+        beds_in_service=(
+            p.beds_planned
+            if status is ProjectStatus.DELIVERED and est_status == Status.OPEN.value
+            else 0
+        ),
         budget=p.budget,
         spent=p.spent,
         financial_pct=rules.rate(p.spent, p.budget),
@@ -1442,7 +1479,9 @@ def _project_out(
     )
 
 
-def create_project(session: Session, principal: Principal, data: ProjectIn) -> ProjectOut:
+def create_project(
+    session: Session, principal: Principal, data: ProjectIn, *, commit: bool = True
+) -> ProjectOut:
     require(principal, Permission.FINANCE_WRITE)
     where = places(session)
     establishment = _establishment(data.establishment, where)
@@ -1478,7 +1517,8 @@ def create_project(session: Session, principal: Principal, data: ProjectIn) -> P
     session.flush()
     audit.record(session, principal, "finance.project.create", "finance_project", data.code)
     out = _project_out(session, principal, project, where)
-    session.commit()
+    if commit:
+        session.commit()
     return out
 
 
@@ -1498,7 +1538,12 @@ def _registry_delegate(principal: Principal) -> Principal:
 
 
 def report_project(
-    session: Session, principal: Principal, code: str, data: ProjectReportIn
+    session: Session,
+    principal: Principal,
+    code: str,
+    data: ProjectReportIn,
+    *,
+    commit: bool = True,
 ) -> ProjectOut:
     """A progress report (status, physical progress, spending, forecast end). Delivering an
     infrastructure project opens its establishment in the registry, through the registry's
@@ -1576,7 +1621,8 @@ def report_project(
         details={"status": project.status, "physical": project.physical_pct},
     )
     out = _project_out(session, principal, project, where)
-    session.commit()
+    if commit:
+        session.commit()
     return out
 
 
