@@ -167,17 +167,32 @@ def raw_connection(engine: Engine, kind: str, name: str) -> Any:
 
 def load(engine: Engine, persons: int) -> dict[str, Any]:
     """One record per synthetic person, through ``load_records`` then ``dedupe``."""
-    log(f"  génération de {persons} personnes")
-    data = generate(persons, seed=8)
-    seen: set[str] = set()
+    # The generator's long tail of family names has a ceiling (about 42,000 distinct
+    # forms) and loops for ever past it (1,000,000 persons ask for 83,000): the million
+    # is generated in chunks of at most 400,000 persons, each with its own seed.
+    chunks = -(-persons // 400_000)
     rows = []
     used: set[tuple[str, str]] = set()
+    for chunk in range(chunks):
+        size = min(400_000, persons - chunk * 400_000)
+        log(f"  génération de {size} personnes (lot {chunk + 1}/{chunks})")
+        data = generate(size, seed=8 + chunk)
+        rows += _one_record_each(data, used, chunk)
+        del data
+    log(f"  {len(rows)} fiches, une par personne")
+    return _load_rows(engine, rows)
+
+
+def _one_record_each(data: Any, used: set[tuple[str, str]], chunk: int) -> list[dict[str, str]]:
+    seen: set[str] = set()
+    rows = []
     for r in data.records:
         person = data.person_of[r.record_id]
         if person in seen:
             continue
         seen.add(person)
         row = r.to_row()
+        row["record_id"] = f"C{chunk}-{row['record_id']}"
         if row["establishment"] and row["local_id"]:
             local = (row["establishment"], row["local_id"])
             n = 1
@@ -187,12 +202,15 @@ def load(engine: Engine, persons: int) -> dict[str, Any]:
             used.add(local)
             row["local_id"] = local[1]
         rows.append(row)
+    return rows
+
+
+def _load_rows(engine: Engine, rows: list[dict[str, str]]) -> dict[str, Any]:
     path = Path(tempfile.mkdtemp(prefix="parcours_fhir_")) / "load.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(CSV_COLUMNS))
         writer.writeheader()
         writer.writerows(rows)
-    del data
     out: dict[str, Any] = {"records": len(rows)}
     start = time.perf_counter()
     with make_session_factory(engine)() as db, path.open(encoding="utf-8") as handle:
