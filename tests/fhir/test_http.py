@@ -205,6 +205,21 @@ def test_a_patient_is_not_updated_but_a_task_is_with_its_version(
         409,
     )
     assert again["issue"][0]["code"] == "conflict"
+    # the receiving hospital's worklist, and the centre's referrals waiting for it
+    worklist = app_client.get(
+        "/fhir/Task", params={"owner": f"Organization/{PROVINCIAL}"}, headers=cardio
+    ).json()
+    assert [(e["resource"]["id"], e["resource"]["status"]) for e in worklist["entry"]] == [
+        (sr["id"], "accepted")
+    ]
+    sent_list = app_client.get(
+        "/fhir/ServiceRequest", params={"requester": CENTRE}, headers=nurse
+    ).json()
+    assert [e["resource"]["id"] for e in sent_list["entry"]] == [sr["id"]]
+    assert (
+        app_client.get("/fhir/Task", params={"owner": CENTRE}, headers=nurse).json()["total"] == 0
+    )
+    outcome(app_client.get("/fhir/Task", params={"owner": PROVINCIAL}, headers=nurse), 403)
     history = app_client.get(f"/fhir/Task/{sr['id']}/_history", headers=cardio).json()
     assert [e["resource"]["status"] for e in history["entry"]] == ["accepted", "requested"]
 

@@ -56,6 +56,7 @@ from parcours.pathways.referral import Action, Priority
 from parcours.pathways.schemas import (
     EncounterIn,
     EncounterOut,
+    InboxPages,
     ReferralIn,
     ReferralOut,
     TimelineOut,
@@ -831,7 +832,7 @@ def read_episode(session: Session, caller: Caller, rid: str) -> dict[str, Any]:
 
 
 PATHWAY_PARAMS = (
-    ("patient", "reference", "la personne (Patient/P…), obligatoire"),
+    ("patient", "reference", "la personne (Patient/P…) ; obligatoire sauf liste d'établissement"),
     ("subject", "reference", "comme patient"),
     ("status", "token", "statut FHIR"),
     ("date", "date", "début (Encounter), création (ServiceRequest, Task), enregistrement"),
@@ -900,7 +901,10 @@ def _pathway_search(
     build: Callable[[str, TimelineOut], list[dict[str, Any]]],
 ) -> Found:
     caller.need(kind, "read")
-    q.check(kind, [p[0] for p in PATHWAY_PARAMS])
+    org_params = ORG_PARAMS.get(kind, ())
+    q.check(kind, [p[0] for p in PATHWAY_PARAMS] + [p[0] for p in org_params])
+    if not (q.get("patient") or q.get("subject")) and any(q.get(p[0]) for p in org_params):
+        return _worklist(session, caller, q, kind)
     person = _person_param(q)
     line = _timeline(session, caller, person)
     items = _filter(q, build(person, line))
@@ -911,6 +915,35 @@ def _pathway_search(
     elif q.includes:
         raise FhirError(400, f"_include non pris en charge : {', '.join(q.includes)}")
     return found
+
+
+#: the establishment's worklists (the pathways inbox): what is addressed to it, what it sent
+ORG_PARAMS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "ServiceRequest": (
+        ("performer", "reference", "références ouvertes adressées à l'établissement"),
+        ("requester", "reference", "références de l'établissement en attente"),
+    ),
+    "Task": (
+        ("owner", "reference", "tâches ouvertes adressées à l'établissement"),
+        ("requester", "reference", "tâches de l'établissement en attente"),
+    ),
+}
+
+
+def _worklist(session: Session, caller: Caller, q: Query, kind: str) -> Found:
+    """Open referrals of an establishment, a page of ``_count`` (the inbox's own order)."""
+    incoming = q.get("performer") or q.get("owner")
+    value = incoming or q.get("requester") or ""
+    code = res.reference_id(value, "Organization") or value
+    pages = InboxPages(incoming=q.page, outgoing=q.page)
+    box = pathways.inbox(session, caller.principal, code, limit=q.count, pages=pages)
+    refs, total = (
+        (box.incoming, box.incoming_total) if incoming else (box.outgoing, box.outgoing_total)
+    )
+    build = res.service_request if kind == "ServiceRequest" else res.task
+    items = _filter(q, [build(r) for r in refs])
+    filtered = len(items) != len(refs)
+    return Found(items, None if filtered else total)
 
 
 def _referrals_of(line: TimelineOut) -> list[ReferralOut]:
@@ -1211,7 +1244,7 @@ HANDLERS: dict[str, Handler] = {
             read=read_service_request,
             search=search_service_request,
             create=create_service_request,
-            search_params=PATHWAY_PARAMS,
+            search_params=PATHWAY_PARAMS + ORG_PARAMS["ServiceRequest"],
             includes=("ServiceRequest:patient",),
         ),
         Handler(
@@ -1219,7 +1252,7 @@ HANDLERS: dict[str, Handler] = {
             read=read_task,
             search=search_task,
             update=update_task,
-            search_params=PATHWAY_PARAMS,
+            search_params=PATHWAY_PARAMS + ORG_PARAMS["Task"],
             includes=("Task:patient",),
         ),
         Handler(
