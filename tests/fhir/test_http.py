@@ -46,6 +46,10 @@ def test_the_capability_statement_tells_what_the_routes_do(app_client: TestClien
     assert "Encounter:patient" in by_type["Patient"]["searchRevInclude"]
     # what it says is not supported is indeed refused
     assert "create" not in codes["Organization"]
+    xml = app_client.get("/fhir/metadata", params={"_format": "xml"})
+    assert xml.headers["content-type"].startswith("application/fhir+xml")
+    model = get_fhir_model_class("CapabilityStatement").model_validate_xml(xml.content)
+    assert model.fhirVersion == body["fhirVersion"]
 
 
 def test_no_token_wrong_secret_and_missing_scope(
@@ -120,6 +124,11 @@ def test_create_read_vread_history_and_the_audit_channel(
     assert read.json()["name"][0]["family"] == "Bennani"
     assert read.json()["birthDate"] == "1975-04-12"
     assert read.headers["ETag"] == 'W/"1"'
+    as_xml = app_client.get(
+        f"/fhir/Patient/{pid}", headers=his | {"Accept": "application/fhir+xml"}
+    )
+    back = get_fhir_model_class("Patient").model_validate_xml(as_xml.content)
+    assert back.name[0].family == "Bennani"
     assert app_client.get(f"/fhir/Patient/{pid}/_history/1", headers=his).json()["id"] == pid
     outcome(app_client.get(f"/fhir/Patient/{pid}/_history/9", headers=his), 404)
     history = app_client.get(f"/fhir/Patient/{pid}/_history", headers=his).json()

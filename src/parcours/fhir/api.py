@@ -29,9 +29,30 @@ from parcours.web.deps import SessionDep, client_ip
 FHIR_JSON = "application/fhir+json"
 
 
+FHIR_XML = "application/fhir+xml"
+
+
+def _wants_xml(request: Request | None) -> bool:
+    if request is None:
+        return False
+    fmt = request.query_params.get("_format", "")
+    if fmt:
+        return fmt in ("xml", "text/xml", "application/xml", FHIR_XML)
+    accept = request.headers.get("Accept", "")
+    return "xml" in accept and "json" not in accept
+
+
 def fhir_response(
-    body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+    body: dict[str, Any],
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    request: Request | None = None,
 ) -> Response:
+    """JSON, or XML when asked (``_format=xml`` or ``Accept: application/fhir+xml``): the
+    R4B model writes it, so the XML says exactly what the JSON says."""
+    if _wants_xml(request):
+        xml = resources.model_of(body).model_dump_xml()
+        return Response(xml, status_code=status, media_type=FHIR_XML, headers=headers)
     return Response(
         json.dumps(body, ensure_ascii=False, separators=(",", ":")),
         status_code=status,
@@ -177,7 +198,7 @@ def token(
 @router.get("/metadata")
 def metadata(request: Request) -> Response:
     """The CapabilityStatement, built from the handlers the routes dispatch to."""
-    return fhir_response(service.capability(_base(request)))
+    return fhir_response(service.capability(_base(request)), request=request)
 
 
 def _transaction(db: Session, caller: service.Caller, entries: list[Any], base: str) -> Response:
@@ -232,7 +253,7 @@ async def patient_match(request: Request, db: SessionDep, caller: CallerDep) -> 
 
 @router.get("/Patient/{rid}/$everything")
 def patient_everything(request: Request, rid: str, db: SessionDep, caller: CallerDep) -> Response:
-    return fhir_response(service.everything(db, caller, rid, _base(request)))
+    return fhir_response(service.everything(db, caller, rid, _base(request)), request=request)
 
 
 # --- bulk export ------------------------------------------------------------------------
@@ -313,9 +334,9 @@ async def create(request: Request, kind: str, db: SessionDep, caller: CallerDep)
 
 
 @router.get("/{kind}/{rid}")
-def read(kind: str, rid: str, db: SessionDep, caller: CallerDep) -> Response:
+def read(request: Request, kind: str, rid: str, db: SessionDep, caller: CallerDep) -> Response:
     resource = service.read(db, caller, kind, rid)
-    return fhir_response(resource, headers=_resource_headers(resource))
+    return fhir_response(resource, headers=_resource_headers(resource), request=request)
 
 
 @router.put("/{kind}/{rid}")

@@ -58,6 +58,11 @@ def meta(version: int, updated: datetime) -> dict[str, Any]:
     return {"versionId": str(version), "lastUpdated": instant(updated)}
 
 
+def model_of(resource: dict[str, Any]) -> Any:
+    """The R4B model of a resource already checked (for the XML form)."""
+    return get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+
+
 def _pruned(value: Any) -> Any:
     """Without empty strings, lists and objects, which FHIR forbids (an unknown town is
     no town, not "")."""

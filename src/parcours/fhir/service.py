@@ -1500,7 +1500,8 @@ def capability(base: str) -> dict[str, Any]:
             "software": {"name": "Parcours", "version": "0.1.0"},
             "implementation": {"description": "Façade FHIR R4 de Parcours", "url": base},
             "fhirVersion": "4.0.1",
-            "format": ["application/fhir+json", "json"],
+            # XML is written (reads, searches, $everything, metadata), not read
+            "format": ["application/fhir+json", "json", "application/fhir+xml", "xml"],
             "rest": [
                 {
                     "mode": "server",
