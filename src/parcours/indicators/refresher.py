@@ -2,7 +2,7 @@
 
 Each run applies only what arrived since the watermarks (see service.refresh),
 so a new referral shows in the dashboards within one period plus the run's
-own time. ``PARCOURS_INDICATORS_REFRESH_SECONDS`` sets the period (default 5;
+own time. ``PARCOURS_INDICATORS_REFRESH_SECONDS`` sets the period (default 2;
 0 turns it off, for instance when a scheduler runs ``parcours indicators
 refresh``). A failed run is logged and the next one tries again.
 """
@@ -23,9 +23,9 @@ log = logging.getLogger(__name__)
 
 def period_seconds() -> float:
     try:
-        return float(os.environ.get("PARCOURS_INDICATORS_REFRESH_SECONDS", "5"))
+        return float(os.environ.get("PARCOURS_INDICATORS_REFRESH_SECONDS", "2"))
     except ValueError:
-        return 5.0
+        return 2.0
 
 
 def refresh_once(factory: sessionmaker[Session]) -> service.RefreshOut:

@@ -624,14 +624,27 @@ def _dim_key(a: Aggregate) -> str:
 
 
 class Reader:
-    """Reads cells and states for one request, each (measure, filter, months, group) once."""
+    """Reads cells and states for one request, each (measure, filter, months, group) once.
 
-    def __init__(self, session: Session, tree_: Tree, today: date | None = None) -> None:
+    With a ``window`` of months (a dashboard's: its series, the before/after and
+    the period), the cells of a measure are read once for the whole window,
+    grouped by month, and every period inside it is summed from memory.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        tree_: Tree,
+        today: date | None = None,
+        window: Sequence[int] | None = None,
+    ) -> None:
         self.session = session
         self.tree = tree_
         self.today = today or utcnow().date()
+        self.window = tuple(sorted(set(window))) if window else None
         self._cells: dict[Any, dict[Any, Tally]] = {}
         self._open: list[tuple[str, str | None, datetime]] | None = None
+        self._open_by: dict[Any, dict[str, float]] = {}
 
     # cells, grouped by month or by establishment
     def cells(
@@ -676,34 +689,63 @@ class Reader:
         return self._open
 
     def tally(self, a: Aggregate, unit: Unit, months: Sequence[int]) -> Tally:
+        """The cells of a unit over months (the registry's states: their value)."""
         measure = MEASURES[a.measure]
-        if measure.incremental:
-            total = Tally()
-            for t in self.cells(
-                a.measure, _dim_key(a), months, "month", unit.establishments
-            ).values():
+        if not measure.incremental:
+            return Tally(0, state_value(self, a.measure, unit, months))
+        total = Tally()
+        if self.window is not None and set(months) <= set(self.window):
+            by_month = self.cells(a.measure, _dim_key(a), self.window, "month", unit.establishments)
+            for m in months:
+                found = by_month.get(m)
+                if found is not None:
+                    total.add(found)
+        else:
+            cells = self.cells(a.measure, _dim_key(a), months, "month", unit.establishments)
+            for t in cells.values():
                 total.add(t)
-            if a.measure == "bed_days":
-                total.total += self._open_bed_seconds(unit.establishments, months, a)
-            return total
-        return Tally(0, state_value(self, a.measure, unit, months))
+        if a.measure == "bed_days":
+            total.total += self._open_bed_seconds(unit.establishments, months, a)
+        return total
+
+    def tally_from_establishments(self, a: Aggregate, unit: Unit, months: Sequence[int]) -> Tally:
+        """Like :meth:`tally`, from the cells of every establishment read once for all units
+        (the drill-down's children, the map)."""
+        measure = MEASURES[a.measure]
+        if not measure.incremental:
+            return Tally(0, state_value(self, a.measure, unit, months))
+        by = self.cells(a.measure, _dim_key(a), months, "establishment", None)
+        total = Tally()
+        codes = unit.establishments if unit.establishments is not None else by.keys()
+        for code in codes:
+            found = by.get(code)
+            if found is not None:
+                total.add(found)
+        if a.measure == "bed_days":
+            total.total += self._open_bed_seconds(unit.establishments, months, a)
+        return total
 
     def _open_bed_seconds(
         self, only: frozenset[str] | None, months: Sequence[int], a: Aggregate
     ) -> float:
         """Bed-days of the stays still open, up to now, inside the months asked."""
-        now = datetime.now(UTC)
-        lo = datetime(months[0] // 100, months[0] % 100, 1, tzinfo=UTC)
-        last = Period("month", months[-1] // 100, months[-1] % 100).end
-        hi = min(now, datetime(last.year, last.month, last.day, tzinfo=UTC))
-        seconds = 0.0
-        for code, specialty, start in self.open_stays():
-            if only is not None and code not in only:
-                continue
-            if a.member and a.dimension is Dimension.SPECIALTY and specialty != a.member:
-                continue
-            seconds += max(0.0, (hi - max(start, lo)).total_seconds())
-        return seconds
+        member = a.member if a.dimension is Dimension.SPECIALTY else None
+        key = (tuple(months), member)
+        by = self._open_by.get(key)
+        if by is None:
+            now = datetime.now(UTC)
+            lo = datetime(months[0] // 100, months[0] % 100, 1, tzinfo=UTC)
+            last = Period("month", months[-1] // 100, months[-1] % 100).end
+            hi = min(now, datetime(last.year, last.month, last.day, tzinfo=UTC))
+            by = defaultdict(float)
+            for code, specialty, start in self.open_stays():
+                if member and specialty != member:
+                    continue
+                by[code] += max(0.0, (hi - max(start, lo)).total_seconds())
+            self._open_by[key] = by
+        if only is None:
+            return sum(by.values())
+        return sum(by.get(code, 0.0) for code in only)
 
 
 # states at a date, per measure: (session, tree, unit, day, days) → value
@@ -933,13 +975,15 @@ def dashboard(
     infos = list_indicators(session, theme)
     if not infos:
         raise NotFound("Aucun indicateur pour ce thème.", code="no_indicator")
-    reader = Reader(session, tree_)
     last = rules.month_of(period.end - timedelta(days=1))
     series_months = [
         m
         for p in rules.series(Period("month", last // 100, last % 100), months_in_series)
         for m in p.months
     ]
+    before, after = rules.before_after(last)
+    window = [*series_months, *period.months, *period.previous().months, *before, *after]
+    reader = Reader(session, tree_, window=window)
     rows = []
     for info in infos:
         value = value_of(reader, info, unit, period.months)
@@ -955,7 +999,8 @@ def dashboard(
     chosen = chosen or next((i for i in infos if i.d.code == rules.HEADLINE), infos[0])
     comparison = compare(reader, chosen, unit, last)
     children = [
-        (child, value_of(reader, chosen, child, period.months)) for child in tree_.children(unit)
+        (child, _value_by_establishment(reader, chosen, child, period.months))
+        for child in tree_.children(unit)
     ]
     return Dashboard(
         unit=unit,
@@ -1001,22 +1046,10 @@ def establishment_values(
 def _value_by_establishment(
     reader: Reader, info: IndicatorInfo, unit: Unit, months: Sequence[int]
 ) -> Value:
-    """Like value_of, reading the cells grouped by establishment once for all of them."""
-
-    def fetch(a: Aggregate) -> Tally:
-        measure = MEASURES[a.measure]
-        if not measure.incremental:
-            return Tally(0, state_value(reader, a.measure, unit, months))
-        by = reader.cells(a.measure, _dim_key(a), months, "establishment", None)
-        tally = Tally()
-        found = by.get(unit.code)
-        if found is not None:
-            tally.add(found)
-        if a.measure == "bed_days":
-            tally.total += reader._open_bed_seconds(unit.establishments, months, a)
-        return tally
-
-    raw, persons = rules.indicator_value(info.checked, fetch)
+    """Like value_of, from the cells grouped by establishment, read once for every unit."""
+    raw, persons = rules.indicator_value(
+        info.checked, lambda a: reader.tally_from_establishments(a, unit, months)
+    )
     small = info.checked.about_persons and rules.is_small_cell(persons)
     return Value(info.d.code, raw, small, min(persons) if persons else None)
 
