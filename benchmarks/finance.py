@@ -157,7 +157,11 @@ def plan_year(budget_units: list[finance_plan.Unit], wanted: int) -> finance_pla
     one = len(finance_plan.plan_budget(budget_units, today=today, seed=SEED).movements)
     fixed = len(budget_units) * (1 + 3 * 12 * 3)  # allocations and monthly payroll
     scale = max(1.0, (wanted - fixed) / max(one - fixed, 1) * 1.01)
-    return finance_plan.plan_budget(budget_units, today=today, seed=SEED, scale=scale)
+    plan = finance_plan.plan_budget(budget_units, today=today, seed=SEED, scale=scale)
+    while len(plan.movements) < wanted:  # the planner rounds counts per line: top up
+        scale *= (wanted - fixed) / max(len(plan.movements) - fixed, 1) * 1.005
+        plan = finance_plan.plan_budget(budget_units, today=today, seed=SEED, scale=scale)
+    return plan
 
 
 def load(engine: Engine, wanted: int) -> dict[str, Any]:
