@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from parcours.access import audit
 from parcours.access.rules import Permission, Principal
 from parcours.access.service import require
-from parcours.db import utcnow
+from parcours.db import lock_for_update, utcnow
 from parcours.errors import Conflict, Invalid, NotFound
 from parcours.finance import facts as finance_facts
 from parcours.indicators import rules
@@ -362,7 +362,12 @@ def _upsert(session: Session, deltas: Deltas) -> None:
 
 
 def _watermark(session: Session, source: Source) -> IndicatorWatermark:
-    row = session.get(IndicatorWatermark, source.value)
+    """The source's watermark, locked until commit where the database can: two refreshers
+    (two server processes) then apply a batch one after the other, never the same one twice.
+    On SQLite every transaction here takes the write lock at its first read already."""
+    row = session.get(
+        IndicatorWatermark, source.value, with_for_update=lock_for_update(session) or None
+    )
     if row is None:
         row = IndicatorWatermark(
             source=source.value, last_id=0, pending=[], refreshed_at=utcnow(), facts=0
