@@ -39,6 +39,7 @@ def test_builds_the_region_logs_every_role_in_and_runs_again_as_a_no_op(engine: 
         ("pathways", "built"),
         ("workforce", "built"),
         ("finance", "built"),
+        ("indicators", "built"),
     ]
     assert first.outcomes[0].counts["created"] == 318
 
