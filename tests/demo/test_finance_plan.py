@@ -7,8 +7,15 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from parcours.demo import finance_plan
+from sqlalchemy.engine import Engine
+
+from parcours.access import audit
+from parcours.db import make_session_factory
+from parcours.demo import finance_plan, pipeline
 from parcours.demo.finance_plan import Unit
+from parcours.demo.steps.finance import STEP as FINANCE
+from parcours.demo.steps.territory import STEP as TERRITORY
+from parcours.finance import facts, service
 from parcours.finance.rules import (
     ActionStatus,
     Balance,
@@ -17,6 +24,8 @@ from parcours.finance.rules import (
     MovementKind,
     check_balance,
 )
+from parcours.territory import service as territory
+from parcours.territory.rules import Status
 
 TODAY = date(2026, 12, 3)
 UNITS = [Unit(None, Decimal(0)), Unit("CHU-TNG-01", Decimal(900 * 16) / 10)] + [
@@ -85,3 +94,36 @@ def test_new_hospitals_are_planned_with_their_beds() -> None:
         if p.establishment in beds:
             assert p.beds == beds[p.establishment], p.code
     assert sum(p.beds for p in projects) > 1000
+
+
+def test_the_step_builds_on_both_databases_and_runs_once(engine: Engine) -> None:
+    factory = make_session_factory(engine)
+    reader = service.system_finance("test")
+    with factory() as db:
+        run = pipeline.run(db, (TERRITORY, FINANCE), seed=2025, scale=0.1)
+    counts = run.outcomes[-1].counts
+    assert counts["actions"] == len(finance_plan.ACTIONS)
+    assert counts["projets"] == 10
+    with factory() as db:
+        year = service.today().year
+        report = service.execution(db, reader, year=year)
+        assert Decimal(3_000_000_000) < report.total.allocated < Decimal(6_000_000_000)
+        assert 0 < report.total.paid <= report.total.committed <= report.total.allocated
+        # The facts for the indicators add up to what the execution table shows.
+        found = facts.budget_execution_facts(db, year=year)
+        assert sum(f.allocated for f in found) == report.total.allocated
+        assert sum(f.paid for f in found) == report.total.paid
+        summary = service.programme_summary(db, reader)
+        assert summary.late
+        portfolio = service.portfolio(db, reader)
+        building = [p for p in portfolio.projects if p.establishment_status == "under_construction"]
+        assert len(building) == 5
+        assert all(p.registry_beds == p.beds_planned > 0 for p in building)
+        # The new hospitals are in the registry but not yet in service: the counts stay.
+        assert territory.summary(db, reader).by_status[Status.OPEN.value] == 318
+        transfers = service.list_transfers(db, reader)
+        assert {t.state.value for t in transfers} >= {"approved", "requested"}
+        assert audit.verify(db).ok
+    with factory() as db:
+        again = pipeline.run(db, (TERRITORY, FINANCE), seed=2025, scale=0.1)
+    assert again.already_built
