@@ -260,3 +260,113 @@ def territory_admin() -> Any:
     from parcours.access.rules import system_principal
 
     return system_principal("test")
+
+
+def test_page_forms_counter_entry_transfer_decision_action_and_project(
+    officers: TestClient, db: Session, budget: Budget
+) -> None:
+    wrong = service.record_movement(
+        db,
+        SYSTEM,
+        budget.chu_medicines,
+        service.MovementIn(kind="commitment", amount=Decimal("5000"), reason="erreur"),  # type: ignore[arg-type]
+    )
+    csrf = login(officers, "finance.region")
+    done = officers.post(
+        f"/finance/movements/{wrong.id}/counter-entry",
+        data={"csrf_token": csrf, "line_id": str(budget.chu_medicines), "reason": "mauvaise ligne"},
+    )
+    assert done.status_code == 200
+    row = parse(done.text).find("tr", data_movement=str(wrong.id))
+    assert "contre-passé" in row.text
+    assert parse(done.text).find("strong", data_kpi="committed").text == "0,00"
+
+    asked = officers.post(
+        "/finance/transfers",
+        data={
+            "csrf_token": csrf,
+            "from_line": str(budget.chu_salaries),
+            "to_line": str(budget.chu_medicines),
+            "amount": "20 000",
+            "reason": "Renfort",
+        },
+    )
+    assert asked.status_code == 200
+    page = parse(asked.text)
+    (line,) = page.find("table", id="transfer-table").find("tbody").find_all("tr")
+    assert line.get("data-state") == "requested"
+    assert not line.find_all("form")  # the requester cannot decide
+    officers.post("/logout", data={"csrf_token": csrf})
+    csrf = login(officers, "finance.controle")
+    listing = parse(officers.get("/finance/transfers").text)
+    form = listing.find("form", class_="decision-form")
+    decided = officers.post(
+        form.get("action") or "",
+        data={"csrf_token": csrf, "decision": "approve", "reason": "Visa"},
+    )
+    assert decided.status_code == 200
+    row = parse(decided.text).find("table", id="transfer-table").find("tbody").find("tr")
+    assert row.get("data-state") == "approved"
+    assert service.line_file(db, SYSTEM, budget.chu_medicines).line.allocated == Decimal(
+        "1020000.00"
+    )
+
+    service.create_programme(
+        db,
+        SYSTEM,
+        ProgrammeIn(
+            code="PAT-X", title="Programme", starts_on=date(YEAR, 1, 1), ends_on=date(YEAR, 12, 31)
+        ),
+    )
+    action = service.add_action(
+        db,
+        SYSTEM,
+        "PAT-X",
+        ActionIn(title="Unifier la paie", owner="RH", deadline=date(YEAR, 3, 31)),
+    )
+    refused = officers.post(
+        f"/finance/actions/{action.id}",
+        data={"csrf_token": csrf, "status": "done", "progress_pct": "80", "note": "presque"},
+    )
+    assert refused.status_code == 409
+    assert "100 %" in refused.text
+    ok = officers.post(
+        f"/finance/actions/{action.id}",
+        data={
+            "csrf_token": csrf,
+            "status": "done",
+            "progress_pct": "100",
+            "note": "Paie unifiée",
+            "expected_version": str(action.version),
+        },
+    )
+    assert ok.status_code == 200
+    assert parse(ok.text).find("h1", id="action").get("data-status") == "done"
+
+    service.create_project(
+        db,
+        SYSTEM,
+        ProjectIn(
+            code="PRJ-SIH",
+            title="Système d'information unifié",
+            kind=ProjectKind.DIGITAL,
+            budget=Decimal("95000000"),
+            planned_start=date(2025, 10, 1),
+            planned_end=date(2027, 6, 30),
+        ),
+    )
+    reported = officers.post(
+        "/finance/projects/PRJ-SIH",
+        data={
+            "csrf_token": csrf,
+            "status": "in_progress",
+            "physical_pct": "40",
+            "spent": "38 000 000,00",
+            "forecast_end": "2027-09-30",
+            "note": "CHU déployé",
+        },
+    )
+    assert reported.status_code == 200
+    project = service.get_project(db, SYSTEM, "PRJ-SIH")
+    assert project.spent == Decimal("38000000.00")
+    assert project.delay_days == (date(2027, 9, 30) - date(2027, 6, 30)).days
