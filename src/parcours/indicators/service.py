@@ -441,15 +441,19 @@ def _readers() -> list[_SourceReader]:
 
 
 def _store_opened(session: Session, opened: list[pathway_facts.EncounterFact]) -> None:
-    for e in opened:
-        session.merge(
-            IndicatorOpenStay(
-                encounter_id=e.id,
-                establishment=e.establishment,
-                specialty=e.specialty,
-                start_at=e.start_at,
-            )
-        )
+    """Keep the stays seen open (one multi-row insert; one seen again is left as it is)."""
+    if not opened:
+        return
+    table = cast(Table, IndicatorOpenStay.__table__)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    rows = [
+        {"encounter_id": e.id, "establishment": e.establishment, "specialty": e.specialty,
+         "start_at": e.start_at}
+        for e in opened
+    ]  # fmt: skip
+    for i in range(0, len(rows), 5_000):
+        stmt = insert(table).on_conflict_do_nothing(index_elements=["encounter_id"])
+        session.execute(stmt, rows[i : i + 5_000])
 
 
 def _close_stays(session: Session, out: RefreshOut) -> None:
