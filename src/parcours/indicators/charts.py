@@ -7,6 +7,7 @@ a gap in the line and an empty bar marked "—", never a zero.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,10 +29,14 @@ def fr(value: float | None, digits: int = 1) -> str:
 
 
 def _svg(css: str, width: float, height: float, title: str) -> list[str]:
-    ident = f"{css}-title"
+    """The root element, at its natural size (never wider than its box) in 11 px text."""
+    digest = hashlib.sha1(title.encode(), usedforsecurity=False).hexdigest()[:8]
+    ident = f"{css.split()[0]}-{digest}"  # one per chart of a page
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="{escape(css)}" viewBox="0 0 {_f(width)}'
-        f' {_f(height)}" role="img" aria-labelledby="{ident}" direction="ltr">',
+        f' {_f(height)}" width="{_f(width)}" height="{_f(height)}"'
+        ' style="max-width:100%;height:auto" font-size="11" role="img"'
+        f' aria-labelledby="{ident}" direction="ltr">',
         f'<title id="{ident}">{escape(title)}</title>',
     ]
 
@@ -153,8 +158,8 @@ def before_after(
     labels: tuple[str, str],
     title: str,
     unit: str = "",
-    width: float = 320,
-    height: float = 170,
+    width: float = 440,
+    height: float = 180,
 ) -> Markup:
     """Two columns: the months before the pilot and the same number since."""
     out = _svg("before-after", width, height, title)
@@ -164,7 +169,7 @@ def before_after(
     for i, (value, label, colour) in enumerate(
         ((before, labels[0], GREY), (after, labels[1], ORANGE))
     ):
-        x = 50 + i * 140
+        x = 75 + i * 220
         h = 0.0 if value is None else max(value, 0.0) / top * (base - 24)
         out.append(
             f'<rect x="{_f(x)}" y="{_f(base - h)}" width="{_f(column)}" height="{_f(max(h, 0.5))}"'
