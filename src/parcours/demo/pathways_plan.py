@@ -82,6 +82,23 @@ from parcours.territory.rules import Category
 
 WINDOW_START = datetime(2025, 6, 1, tzinfo=UTC)
 PILOT_START = datetime(2025, 10, 1, tzinfo=UTC)
+#: How much slower than the drawn medians referrals were answered: on paper before the
+#: pilot, then faster month after month as the GST's regulation settled in (the reform's
+#: "shorter management delays", which the indicators' before/after comparison shows).
+PAPER_PACE = 1.7
+SETTLED_PACE = 0.75
+SETTLING_DAYS = 365
+
+
+def reform_pace(at: datetime) -> float:
+    """The factor on answer delays at ``at``: ``PAPER_PACE`` before the pilot, then down
+    from 1.2 to ``SETTLED_PACE`` over its first ``SETTLING_DAYS``."""
+    if at < PILOT_START:
+        return PAPER_PACE
+    progress = min(1.0, (at - PILOT_START).days / SETTLING_DAYS)
+    return 1.2 + (SETTLED_PACE - 1.2) * progress
+
+
 #: Volumes at scale 1 (the demo's ~3,000 persons): encounters (arrivals included), referrals.
 ENCOUNTERS = 30_000
 REFERRALS = 3_000
@@ -1208,13 +1225,14 @@ class _Planner:
         candidates.sort(key=lambda e: (_km(source, e), e.code))
         return candidates[min(int(self.rng.expovariate(1.0)), len(candidates) - 1)]
 
-    def answer_delay(self, priority: Priority) -> timedelta:
+    def answer_delay(self, priority: Priority, sent: datetime) -> timedelta:
         median, sigma = {
             Priority.URGENT: (0.6, 0.8),
             Priority.PRIORITY: (14.0, 0.9),
             Priority.ROUTINE: (80.0, 0.9),
         }[priority]
-        return timedelta(hours=max(0.05, _lognormal(self.rng, median, sigma)))
+        hours = _lognormal(self.rng, median * reform_pace(sent), sigma)
+        return timedelta(hours=max(0.05, hours))
 
     def lifecycle(
         self,
@@ -1255,7 +1273,7 @@ class _Planner:
                 )
             )
             return life
-        answer = sent + self.answer_delay(priority)
+        answer = sent + self.answer_delay(priority, sent)
         if outcome == "expired" or answer >= sweep:
             life.outcome = "expired"
             receive_before(sweep, destination, sent)
@@ -1293,7 +1311,7 @@ class _Planner:
                     )
                 )
                 life.destination = target
-                child_answer = answer + self.answer_delay(priority)
+                child_answer = answer + self.answer_delay(priority, answer)
                 child_sweep = _next_sweep(answer + deadline)
                 roll = rng.random()
                 if roll < 0.05 or child_answer >= child_sweep:
