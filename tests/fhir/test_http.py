@@ -282,6 +282,12 @@ def test_search_with_paging_and_includes(
     by_birth = app_client.get("/fhir/Patient", params={"birthdate": "1962"}, headers=his).json()
     assert [e["resource"]["name"][0]["text"] for e in by_birth["entry"]] == ["Salma Tazi"]
     outcome(app_client.get("/fhir/Patient", params={"colour": "blue"}, headers=his), 400)
+    outcome(
+        app_client.get(
+            "/fhir/Patient", params={"family": "Tazi", "_include": "Patient:link"}, headers=his
+        ),
+        400,
+    )
     outcome(app_client.get("/fhir/Patient", params={"birthdate": "1962-13-45"}, headers=his), 400)
 
     # an encounter and a referral of the patient of the centre, then the includes

@@ -1355,6 +1355,18 @@ def search(
     if h.search is None:
         raise FhirError(405, f"Recherche de {kind} non prise en charge.", code="not-supported")
     q = Query.parse(query_string)
+    for given, known, name in (
+        (q.includes, h.includes, "_include"),
+        (q.revincludes, h.revincludes, "_revinclude"),
+    ):
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise FhirError(
+                400,
+                f"{name} non pris en charge pour {kind} : {', '.join(unknown)}",
+                code="not-supported",
+                where=[name],
+            )
     found = h.search(session, caller, q)
     entries = [
         {
