@@ -1003,17 +1003,20 @@ def get_person(
     events = session.scalars(
         select(E).where(or_(E.person_id == person.id, E.record_id.in_(record_ids))).order_by(E.id)
     ).all()
-    open_reviews = session.scalar(
-        select(func.count())
-        .select_from(PatientReview)
-        .where(
-            PatientReview.status == "open",
-            or_(
-                PatientReview.candidate_person_id == person.id,
-                PatientReview.record_id.in_(record_ids),
-            ),
+    # Two look-ups on their own indexes, not one OR: the planner took the status index
+    # for the OR and walked every open review of the region (30 ms at a million persons).
+    open_review_ids = {
+        review_id
+        for condition in (
+            PatientReview.candidate_person_id == person.id,
+            PatientReview.record_id.in_(record_ids),
         )
-    )
+        for review_id, status in session.execute(
+            select(PatientReview.id, PatientReview.status).where(condition)
+        )
+        if status == "open"
+    }
+    open_reviews = len(open_review_ids)
     audit.record(
         session,
         principal,
