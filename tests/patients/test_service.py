@@ -145,6 +145,9 @@ def test_a_borderline_pair_goes_to_review_and_the_record_gets_a_person_at_once(
     assert review.candidate.record_key == first.record_key
     assert 0.3 <= review.probability < 0.95
     assert {f.field for f in review.fields} >= {"given", "family", "birth_date"}
+    # both sides of the pair show the open review on their page
+    assert service.get_person(mpi, GST_AGENT, first.person_id).open_reviews == 1
+    assert service.get_person(mpi, GST_AGENT, borderline.person_id).open_reviews == 1
 
 
 def test_twins_are_not_linked(mpi: Session) -> None:
