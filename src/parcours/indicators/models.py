@@ -50,10 +50,12 @@ class IndicatorCell(Base):
     __tablename__ = "indicator_cell"
     __table_args__ = (Index("ix_indicator_cell_month", "measure", "dim", "month"),)
 
+    # Key order: a unit's query (one measure, all facts or one member, some establishments,
+    # some months) reads one tight range of the key per establishment.
     measure: Mapped[str] = mapped_column(String(40), primary_key=True)
+    dim: Mapped[str] = mapped_column(String(60), primary_key=True)
     establishment: Mapped[str] = mapped_column(String(40), primary_key=True)
     month: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    dim: Mapped[str] = mapped_column(String(60), primary_key=True)
     bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     n: Mapped[int] = mapped_column(BigInteger, default=0)
     total: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -140,7 +140,14 @@ def _dashboard_page(
     period = service.parse_period(params.get("period"))
     focus = params.get("focus") or None
     board = service.dashboard(
-        db, user.principal, level=level, code=code, period=period, theme=theme, focus=focus
+        db,
+        user.principal,
+        level=level,
+        code=code,
+        period=period,
+        theme=theme,
+        focus=focus,
+        with_places=level in ("region", "province"),
     )
     query = _query(period, board.focus.d.code)
     series = {
@@ -170,13 +177,7 @@ def _dashboard_page(
         target=board.focus.d.target,
         css="bars children-bars",
     )
-    map_svg = None
-    if level in ("region", "province"):
-        everywhere = service.establishment_values(db, user.principal, board.focus.d.code, period)
-        if level == "province":
-            members = board.unit.establishments or frozenset()
-            everywhere = [(u, v) for u, v in everywhere if u.code in members]
-        map_svg = _map(db, everywhere, board.focus, query)
+    map_svg = _map(db, board.places, board.focus, query) if board.places else None
     themes = list(Theme)
     trail: list[service.Unit] = []
     parent = board.parent

@@ -355,7 +355,7 @@ def _upsert(session: Session, deltas: Deltas) -> None:
     for i in range(0, len(rows), 5_000):
         stmt = insert(table)
         stmt = stmt.on_conflict_do_update(
-            index_elements=["measure", "establishment", "month", "dim", "bucket"],
+            index_elements=["measure", "dim", "establishment", "month", "bucket"],
             set_={"n": table.c.n + stmt.excluded.n, "total": table.c.total + stmt.excluded.total},
         )
         session.execute(stmt, rows[i : i + 5_000])
@@ -961,6 +961,7 @@ class Dashboard:
     comparison: Comparison | None
     focus: IndicatorInfo
     children: list[tuple[Unit, Value]]
+    places: list[tuple[Unit, Value]]  # the focused indicator at each establishment (the map)
     finance_available: bool
 
 
@@ -974,6 +975,7 @@ def dashboard(
     theme: Theme | None = None,
     focus: str | None = None,
     months_in_series: int = 12,
+    with_places: bool = False,
 ) -> Dashboard:
     """Every indicator of a unit (or a theme) for a period, its series, the before/after of
     the focused indicator and its value in each child unit (the drill-down)."""
@@ -1011,6 +1013,12 @@ def dashboard(
         (child, _value_by_establishment(reader, chosen, child, period.months))
         for child in tree_.children(unit)
     ]
+    places = []
+    if with_places and unit.level != "establishment":
+        codes = sorted(unit.establishments or tree_.establishments)
+        for est in codes:
+            place = tree_.unit("establishment", est)
+            places.append((place, _value_by_establishment(reader, chosen, place, period.months)))
     return Dashboard(
         unit=unit,
         parent=tree_.parent(unit),
@@ -1020,6 +1028,7 @@ def dashboard(
         comparison=comparison,
         focus=chosen,
         children=children,
+        places=places,
         finance_available=finance_available(),
     )
 

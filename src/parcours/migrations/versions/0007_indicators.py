@@ -45,14 +45,14 @@ def upgrade() -> None:
     op.create_table(
         "indicator_cell",
         sa.Column("measure", sa.String(length=40), nullable=False),
+        sa.Column("dim", sa.String(length=60), nullable=False),
         sa.Column("establishment", sa.String(length=40), nullable=False),
         sa.Column("month", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("dim", sa.String(length=60), nullable=False),
         sa.Column("bucket", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("n", sa.BigInteger(), nullable=False),
         sa.Column("total", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint(
-            "measure", "establishment", "month", "dim", "bucket", name=op.f("pk_indicator_cell")
+            "measure", "dim", "establishment", "month", "bucket", name=op.f("pk_indicator_cell")
         ),
     )
     op.create_index(
