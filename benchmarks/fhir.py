@@ -13,7 +13,10 @@ Prints JSON. For each database (SQLite file, PostgreSQL schema):
    records read by one SQL join through the driver;
 4. **search**: ``GET /fhir/Patient?family=&given=``, ``?identifier=<CIN>`` and
    ``?birthdate=`` p95 over the million;
-5. the cost of validating what is returned: the R4B model check of one Patient.
+5. the cost of validating what is returned: the R4B model check of one Patient;
+6. the floor: ``/healthz`` through the same client (one session, ``SELECT 1``), what any
+   request costs before its own work, and from it the best ratio a read or a validated
+   Bundle could reach here (``ratio_ceiling``).
 
 The ratio façade / raw driver is the figure (targets: ≥ 0.3 for creates, ≥ 0.5 for reads).
 
@@ -385,6 +388,7 @@ def reads(
         direct.append(time.perf_counter() - start)
     per_s = len(ids) / sum(façade)
     raw_per_s = len(ids) / sum(direct)
+    floor = http_floor(client, len(ids))
     return {
         "reads": len(ids),
         "fhir_latency": percentiles(façade),
@@ -392,7 +396,23 @@ def reads(
         "fhir_reads_per_s": round(per_s, 1),
         "raw_reads_per_s": round(raw_per_s, 1),
         "ratio": round(per_s / raw_per_s, 4),
+        "http_floor_latency": percentiles(floor),
+        # the best ratio a read through HTTP could reach here if its handler did nothing
+        "ratio_ceiling": round(len(floor) / sum(floor) / raw_per_s, 4),
     }
+
+
+def http_floor(client: TestClient, n: int) -> list[float]:
+    """``/healthz`` through the same client: one session, ``SELECT 1``, a small JSON answer —
+    what any read through the application costs before it does its own work."""
+    client.get("/healthz")
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        answer = client.get("/healthz")
+        times.append(time.perf_counter() - start)
+        assert answer.status_code == 200, answer.text
+    return times
 
 
 def searches(client: TestClient, headers: dict[str, str], raw: Any, n: int) -> dict[str, Any]:
@@ -437,6 +457,15 @@ def validation_cost(client: TestClient, headers: dict[str, str], pid: str) -> di
     return {"patient_check_us": round(per * 1e6, 1)}
 
 
+def create_ceiling(out: dict[str, Any]) -> float:
+    """The best creates ratio a validated Bundle of 100 could reach here before any storage:
+    one HTTP round trip (the read floor's p50) and the R4B check of the 100 Patients that
+    come in and the 100 that go back, against the raw driver's rate."""
+    floor_s = out["reads"]["http_floor_latency"]["p50_ms"] / 1000
+    floor_s += 200 * out["validation"]["patient_check_us"] / 1e6
+    return round(100 / floor_s / out["creates"]["raw_rows_per_s"], 4)
+
+
 def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     name = f"p{args.persons}"
     try:
@@ -470,6 +499,7 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         out["creates"] = creates(client, headers, raw, kind, args.bundles)
         log(f"  {kind} : {out['creates']}")
         out["validation"] = validation_cost(client, headers, ids[0])
+        out["creates"]["ratio_ceiling"] = create_ceiling(out)
         out["load_average"] = [round(x, 2) for x in os.getloadavg()]
         raw.close()
         client.__exit__(None, None, None)
