@@ -7,6 +7,8 @@ to know whether it was called from a page, the JSON API or the CLI.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -48,3 +50,27 @@ class Unauthenticated(DomainError):
 class Forbidden(DomainError):
     status_code = 403
     code = "forbidden"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing a context's rules found wrong: a machine code and a French message.
+
+    Rules return every problem they find rather than stop at the first, so that a form
+    or an import row is told everything that is wrong with it at once.
+    """
+
+    code: str
+    message: str
+
+
+def refuse(
+    problems: Sequence[Problem], kind: type[DomainError] = Invalid, *, separator: str = " "
+) -> None:
+    """Raise ``kind`` if there is any problem: the first one's code, all the messages."""
+    if problems:
+        raise kind(
+            "{problems}",
+            code=problems[0].code,
+            problems=separator.join(p.message for p in problems),
+        )

@@ -14,6 +14,8 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import StrEnum
 
+from parcours.errors import Problem as Problem  # the rules' findings
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 # Numeric(16, 2): fourteen digits before the decimal point.
@@ -192,12 +194,6 @@ class Balance:
         }
         values[measure.value] += delta
         return Balance(**values)
-
-
-@dataclass(frozen=True)
-class Problem:
-    code: str
-    message: str
 
 
 def _fmt(amount: Decimal) -> str:

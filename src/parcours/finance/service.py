@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -34,7 +34,7 @@ from parcours.access import audit
 from parcours.access.rules import Permission, Principal, Role, Scope, ScopeKind
 from parcours.access.service import require
 from parcours.db import lock_for_update, utcnow
-from parcours.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from parcours.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, refuse
 from parcours.finance import rules
 from parcours.finance.models import (
     Action,
@@ -109,15 +109,6 @@ def system_finance(reason: str = "cli") -> Principal:
     return Principal(0, f"system:{reason}", Role.FINANCE_OFFICER, Scope(ScopeKind.GST), "cli")
 
 
-def _refuse(problems: Sequence[rules.Problem], kind: type[DomainError] = Invalid) -> None:
-    if problems:
-        raise kind(
-            "{problems}",
-            code=problems[0].code,
-            problems=" ".join(p.message for p in problems),
-        )
-
-
 # --- places and scope --------------------------------------------------------------------
 
 
@@ -132,22 +123,16 @@ class Places:
         return HEADQUARTERS if code is None else self.names.get(code, code)
 
 
-_PLACES: dict[tuple[int, int, datetime | None], Places] = {}
-
-
 def places(session: Session) -> Places:
-    count, last = territory.registry_fingerprint(session)
-    key = (id(session.get_bind()), count, last)
-    cached = _PLACES.get(key)
-    if cached is None:
-        if len(_PLACES) > 16:
-            _PLACES.clear()
-        nodes = territory.network(session)
-        cached = _PLACES[key] = Places(
-            province_of={n.code: n.province for n in nodes},
-            names={n.code: n.name for n in nodes},
-        )
-    return cached
+    return territory.registry_view(session, _load_places)
+
+
+def _load_places(session: Session) -> Places:
+    nodes = territory.network(session)
+    return Places(
+        province_of={n.code: n.province for n in nodes},
+        names={n.code: n.name for n in nodes},
+    )
 
 
 def _covers(principal: Principal, code: str | None, where: Places) -> bool:
@@ -414,7 +399,7 @@ def _book(
     """Apply one movement to a locked line: check the invariants, then write the entry, the
     line's totals and the month's totals. Nothing is written when a rule refuses."""
     after = _balance(line).plus(measure, delta)
-    _refuse(rules.check_balance(after), Conflict)
+    refuse(rules.check_balance(after), Conflict)
     movement = Movement(
         line_id=line.id,
         kind=kind.value,
@@ -455,7 +440,7 @@ def record_movement(
             kind=data.kind.label,
         )
     amount = rules.money(data.amount)
-    _refuse(rules.check_amount(data.kind, amount))
+    refuse(rules.check_amount(data.kind, amount))
     line = _lock_line(session, line_id)
     booked_on = _booking_date(
         line.year,
@@ -498,7 +483,7 @@ def counter_entry(
     _read_line(session, principal, original.line_id, where)
     line = _lock_line(session, original.line_id)
     already = session.scalar(select(Movement.id).where(Movement.corrects_id == original.id))
-    _refuse(rules.can_counter(MovementKind(original.kind), already is not None), Conflict)
+    refuse(rules.can_counter(MovementKind(original.kind), already is not None), Conflict)
     booked_on = _booking_date(line.year, data.booked_on or None)
     movement = _book(
         session,
@@ -562,7 +547,7 @@ def request_transfer(
     source = _read_line(session, principal, data.from_line, where)
     target = _read_line(session, principal, data.to_line, where)
     amount = rules.money(data.amount)
-    _refuse(
+    refuse(
         rules.check_transfer_request(
             source.id, target.id, source.year == target.year, amount, data.reason
         )
@@ -622,7 +607,7 @@ def decide_transfer(
         raise NotFound("Virement introuvable.", code="transfer_not_found")
     for line_id in (transfer.from_line_id, transfer.to_line_id):
         _read_line(session, principal, line_id, where)
-    _refuse(
+    refuse(
         rules.check_transfer_decision(
             TransferState(transfer.state), transfer.requested_by, principal.username, data.reason
         ),
@@ -945,10 +930,10 @@ def bulk_load(
         if m.booked_on.year != target.year:
             raise Invalid("Mouvement hors exercice.", code="outside_year")
         amount = rules.money(m.amount)
-        _refuse(rules.check_amount(m.kind, amount))
+        refuse(rules.check_amount(m.kind, amount))
         measure, delta = rules.effect(m.kind, amount)
         after = balances[m.line_id].plus(measure, delta)
-        _refuse(rules.check_balance(after), Conflict)
+        refuse(rules.check_balance(after), Conflict)
         balances[m.line_id] = after
         sums = month_rows.setdefault((m.line_id, m.booked_on.month), [ZERO] * 4)
         sums[index[measure]] += delta
@@ -1270,7 +1255,7 @@ def update_action(
         raise Conflict(
             "L'action a été modifiée entre-temps ; rechargez la page.", code="stale_version"
         )
-    _refuse(
+    refuse(
         rules.check_action_change(
             ActionStatus(action.status), data.status, data.progress_pct, data.note
         ),
@@ -1562,7 +1547,7 @@ def report_project(
         raise Conflict(
             "Le projet a été modifié entre-temps ; rechargez la page.", code="stale_version"
         )
-    _refuse(
+    refuse(
         rules.check_project_change(
             ProjectStatus(project.status), data.status, data.physical_pct, data.note
         ),

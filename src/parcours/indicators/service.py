@@ -62,7 +62,6 @@ from parcours.indicators.rules import (
 )
 from parcours.pathways import facts as pathway_facts
 from parcours.territory import service as territory
-from parcours.territory.models import Establishment
 from parcours.workforce import facts as workforce_facts
 
 BATCH = 20_000
@@ -608,26 +607,16 @@ class Tree:
         return None
 
 
-_TREE: dict[Any, Tree] = {}
-
-
 def tree(session: Session) -> Tree:
-    key = (str(session.get_bind().engine.url), territory.registry_fingerprint(session))
-    cached = _TREE.get(key)
-    if cached is not None:
-        return cached
+    return territory.registry_view(session, _build_tree)
+
+
+def _build_tree(session: Session) -> Tree:
     from parcours.config import get_settings
 
     settings = get_settings()
     provinces = territory.list_provinces(session)
     nodes = territory.network(session)
-    catchment = dict(
-        session.execute(
-            select(Establishment.code, Establishment.catchment_population).where(
-                Establishment.catchment_population.is_not(None)
-            )
-        ).all()
-    )
     known = {p.code for p in provinces}
     built = Tree(
         region_code=settings.gst_code,
@@ -636,11 +625,11 @@ def tree(session: Session) -> Tree:
         province_population={p.code: p.population_2024 for p in provinces},
         establishments={n.code: (n.name, n.province) for n in nodes if n.province in known},
         beds={n.code: sum(n.services.values()) for n in nodes if n.is_open},
-        catchment={str(k): int(v or 0) for k, v in catchment.items()},
+        catchment={
+            n.code: n.catchment_population for n in nodes if n.catchment_population is not None
+        },
         points={n.code: (n.latitude, n.longitude) for n in nodes},
     )
-    _TREE.clear()
-    _TREE[key] = built
     return built
 
 

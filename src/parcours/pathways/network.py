@@ -11,10 +11,7 @@ cases bumps ``updated_at`` and the next request rebuilds it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from threading import Lock
 
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from parcours.pathways.pathway_map import Establishment, MapIndex
@@ -37,24 +34,12 @@ class Network:
         return est.care_level if est else 0
 
 
-_CACHE: dict[str, tuple[tuple[int, datetime | None], Network]] = {}
-_LOCK = Lock()
-
-
-def _url(session: Session) -> str:
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    return engine.url.render_as_string(hide_password=True) + f"#{id(engine)}"
-
-
 def load(session: Session) -> Network:
     """The network for this database, rebuilt only when the registry has changed."""
-    key = _url(session)
-    fingerprint = territory.registry_fingerprint(session)
-    with _LOCK:
-        cached = _CACHE.get(key)
-        if cached is not None and cached[0] == fingerprint:
-            return cached[1]
+    return territory.registry_view(session, _build)
+
+
+def _build(session: Session) -> Network:
     nodes = territory.network(session)
     establishments = [
         Establishment(
@@ -75,6 +60,4 @@ def load(session: Session) -> Network:
         names={n.code: n.name for n in nodes},
         provinces={n.code: n.province for n in nodes},
     )
-    with _LOCK:
-        _CACHE[key] = (fingerprint, network)
     return network

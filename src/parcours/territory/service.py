@@ -9,12 +9,14 @@ their scope, and only the regional administration creates establishments.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from threading import Lock
+from typing import Any, TypeVar, cast
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session, lazyload
@@ -177,6 +179,7 @@ class NetworkNode:
     longitude: float | None
     is_open: bool
     services: dict[str, int]
+    catchment_population: int | None = None
 
 
 def registry_fingerprint(session: Session) -> tuple[int, datetime | None]:
@@ -216,6 +219,7 @@ def network(session: Session) -> list[NetworkNode]:
             Establishment.latitude,
             Establishment.longitude,
             Establishment.status,
+            Establishment.catchment_population,
         ).order_by(Establishment.code)
     )
     return [
@@ -229,9 +233,40 @@ def network(session: Session) -> list[NetworkNode]:
             longitude=lon,
             is_open=status == Status.OPEN.value,
             services=services.get(est_id, {}),
+            catchment_population=catchment,
         )
-        for est_id, code, name, type_, province, lat, lon, status in rows
+        for est_id, code, name, type_, province, lat, lon, status, catchment in rows
     ]
+
+
+# What the other contexts build from the registry (finance's and the workforce's places,
+# the pathways' network, the indicators' tree), per database and builder, kept until the
+# registry's fingerprint moves. Weakly keyed by the engine: a disposed database's views go
+# with it, and two databases at one URL (as tests have) stay apart.
+_Built = TypeVar("_Built")
+_VIEWS: WeakKeyDictionary[Any, dict[Callable[[Session], Any], tuple[Any, Any]]] = (
+    WeakKeyDictionary()
+)
+_VIEWS_LOCK = Lock()
+
+
+def registry_view(session: Session, build: Callable[[Session], _Built]) -> _Built:
+    """``build(session)``, computed again only when the registry has changed.
+
+    The registry changes a few times a year and every change stamps it, while pages read
+    it on every request: one fingerprint query instead of the whole network each time.
+    """
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    fingerprint = registry_fingerprint(session)
+    with _VIEWS_LOCK:
+        cached = _VIEWS.get(engine, {}).get(build)
+    if cached is not None and cached[0] == fingerprint:
+        return cast("_Built", cached[1])
+    built = build(session)
+    with _VIEWS_LOCK:
+        _VIEWS.setdefault(engine, {})[build] = (fingerprint, built)
+    return built
 
 
 # --- reading ---------------------------------------------------------------

@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from parcours.access.rules import Permission, Principal, ScopeKind
+from parcours.errors import Problem as Problem  # the rules' findings
 from parcours.territory.rules import EstablishmentType
 
 # --- vocabulary ------------------------------------------------------------------------
@@ -136,14 +137,6 @@ def search_key(text: str) -> str:
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     cleaned = re.sub(r"[^0-9a-z]+", " ", stripped.lower())
     return " ".join(cleaned.split())
-
-
-@dataclass(frozen=True)
-class Problem:
-    """What is wrong, with a machine code and a French message."""
-
-    code: str
-    message: str
 
 
 def validate_professional(

@@ -28,7 +28,7 @@ from parcours.access.rules import Permission, Principal, Role, Scope, ScopeKind
 from parcours.access.service import require
 from parcours.config import get_settings
 from parcours.db import lock_for_update, utcnow
-from parcours.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from parcours.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, refuse
 from parcours.territory import service as territory
 from parcours.territory.rules import SPECIALTY_CODES, EstablishmentType, normalise_code
 from parcours.workforce import rules
@@ -112,12 +112,7 @@ def system_hr(reason: str = "cli") -> Principal:
 
 
 def _refuse(problems: Sequence[rules.Problem], kind: type[DomainError] = Invalid) -> None:
-    if problems:
-        raise kind(
-            "{problems}",
-            code=problems[0].code,
-            problems="; ".join(p.message for p in problems),
-        )
+    refuse(problems, kind, separator="; ")
 
 
 # --- scope -------------------------------------------------------------------------------
@@ -141,20 +136,8 @@ class Places:
         return self.specialty_names.get(service, "") if service else ""
 
 
-# The registry changes rarely and every change stamps it (territory.registry_fingerprint):
-# what the workforce reads of it is kept per database until the fingerprint moves.
-_PLACES: dict[tuple[int, int, datetime | None], Places] = {}
-
-
 def places(session: Session) -> Places:
-    count, last = territory.registry_fingerprint(session)
-    key = (id(session.get_bind()), count, last)
-    cached = _PLACES.get(key)
-    if cached is None:
-        if len(_PLACES) > 16:
-            _PLACES.clear()
-        cached = _PLACES[key] = _load_places(session)
-    return cached
+    return territory.registry_view(session, _load_places)
 
 
 def _load_places(session: Session) -> Places:
