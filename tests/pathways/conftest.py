@@ -102,6 +102,13 @@ def register(db: Session, establishment: str = CENTRE, **values: str) -> str:
     return patients.register_record(db, agent, RecordIn(**data)).person_id  # type: ignore[arg-type]
 
 
+def known_at(db: Session, person_id: str, establishment: str, **values: str) -> None:
+    """The desk of ``establishment`` registers its own record of the person, as it does when
+    a patient first comes (the conftest's default person, with the values of ``register``);
+    the MPI links it to the same person."""
+    assert register(db, establishment, **values) == person_id
+
+
 @pytest.fixture
 def network(db: Session) -> Network:
     return build_network(db)

@@ -14,7 +14,7 @@ from parcours.access import service as access
 from parcours.access.rules import Role, system_principal
 from parcours.territory import service as territory
 from tests.conftest import MakeUser, login
-from tests.pathways.conftest import CENTRE, CHU, PROVINCIAL, REGIONAL, Network
+from tests.pathways.conftest import CENTRE, CHU, PROVINCIAL, REGIONAL, Network, known_at
 
 
 def _error(response: httpx2.Response, status: int, code: str) -> dict[str, Any]:
@@ -253,8 +253,15 @@ def test_the_map_is_amended_by_the_regional_administration_only(
 
 
 def test_encounters_through_the_api(
-    app_client: TestClient, network: Network, tokens: dict[str, dict[str, str]]
+    app_client: TestClient, db: Session, network: Network, tokens: dict[str, dict[str, str]]
 ) -> None:
+    venue = {"person_id": network.person, "establishment": PROVINCIAL, "kind": "consultation"}
+    _error(
+        app_client.post("/api/v1/encounters", json=venue, headers=tokens["desk"]),
+        403,
+        "person_not_known_here",
+    )
+    known_at(db, network.person, PROVINCIAL)  # the desk registers her at the hospital first
     admitted = app_client.post(
         "/api/v1/encounters",
         json={

@@ -13,7 +13,7 @@ from parcours.access.models import AuditEvent
 from parcours.access.rules import Role
 from parcours.pathways.models import Encounter, Referral
 from tests.conftest import MakeUser, login
-from tests.pathways.conftest import CENTRE, CHU, PROVINCIAL, Network
+from tests.pathways.conftest import CENTRE, CHU, PROVINCIAL, Network, known_at
 
 
 @pytest.fixture
@@ -185,6 +185,13 @@ def test_encounters_and_discharges_from_the_timeline(
 ) -> None:
     make = app_client.post  # the cardiologist admits at the hospital
     csrf = _csrf(app_client, "cardio")
+    stranger = make(
+        f"/persons/{network.person}/encounters",
+        data={"csrf_token": csrf, "establishment": PROVINCIAL, "kind": "consultation"},
+    )
+    assert stranger.status_code == 403
+    assert "pas connue de" in stranger.text
+    known_at(db, network.person, PROVINCIAL)  # the hospital's desk registers her first
     admitted = make(
         f"/persons/{network.person}/encounters",
         data={

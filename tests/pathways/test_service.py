@@ -35,7 +35,15 @@ from parcours.pathways.schemas import (
     ReferralIn,
     TransitionIn,
 )
-from tests.pathways.conftest import CENTRE, CHU, PROVINCIAL, REGIONAL, Network, register
+from tests.pathways.conftest import (
+    CENTRE,
+    CHU,
+    PROVINCIAL,
+    REGIONAL,
+    Network,
+    known_at,
+    register,
+)
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -243,16 +251,30 @@ def test_people_outside_both_ends_can_neither_read_nor_act(db: Session, network:
     assert "referral.read" not in audit_actions(db)
 
 
-def test_a_patient_is_referred_only_from_an_establishment_that_knows_them(
+def test_a_patient_is_referred_or_seen_only_where_they_are_known(
     db: Session, network: Network
 ) -> None:
-    stranger = register(db, CHU, given_name="Ahmed", family_name="Riffi", birth_date="1950")
+    riffi = {"given_name": "Ahmed", "family_name": "Riffi", "birth_date": "1950-03-02"}
+    stranger = register(db, CHU, cin="K123456", **riffi)
     with pytest.raises(Forbidden) as unknown:
         refer(db, network, person_id=stranger)
     assert unknown.value.code == "person_not_known_here"
     assert db.scalar(select(func.count()).select_from(Referral)) == 0
-    db.commit()
-    # seen at the centre (the desk opens a consultation): now the centre may refer him
+    db.rollback()
+    # nor does the centre open a venue for him, which would show it his whole pathway
+    with pytest.raises(Forbidden) as no_venue:
+        service.record_encounter(
+            db,
+            network.nurse,
+            EncounterIn(person_id=stranger, establishment=CENTRE, kind="consultation"),
+            now=T0 - timedelta(hours=1),
+        )
+    assert no_venue.value.code == "person_not_known_here"
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Encounter)) == 0
+    # the centre's desk registers its own record of him (the MPI links it by the CIN):
+    # now the centre sees him and may refer him
+    assert register(db, CENTRE, cin="K 123456", **riffi) == stranger
     service.record_encounter(
         db,
         network.nurse,
@@ -585,6 +607,7 @@ def test_admissions_and_discharges_keep_the_census(db: Session, network: Network
             ),
         ).id
 
+    known_at(db, network.person, PROVINCIAL)
     first = admit(network.person)
     other = register(db, PROVINCIAL, given_name="Ahmed", family_name="Riffi", birth_date="1950")
     with pytest.raises(CensusRefused) as full:

@@ -188,9 +188,9 @@ def care_places(session: Session, records: patients.PersonRecords) -> set[str]:
 def _require_known_at(
     session: Session, records: patients.PersonRecords, code: str, net: network.Network
 ) -> None:
-    """Nobody refers a patient from an establishment that never had them: they were
-    registered or seen there (an encounter, which the desk opens when the patient is
-    present), or a referral brought them there."""
+    """Nobody refers a patient from, or opens a venue at, an establishment that never had
+    them: they were registered there (the desk's record), seen there, or a referral
+    brought them there."""
     if code not in care_places(session, records):
         raise Forbidden(
             "Cette personne n'est pas connue de {establishment} : enregistrez-la d'abord à "
@@ -1281,6 +1281,10 @@ def record_encounter(
             specialty=pathway_map.specialty_name(data.specialty),
         )
     records = _records_of(session, data.person_id)
+    # A venue makes the patient known here, and with it their whole pathway visible from
+    # here (the timeline's rule): it opens only where they already are known (a record,
+    # a venue, a referral addressed here), not for anyone the MPI finds.
+    _require_known_at(session, records, code, net)
     if data.referral_id is not None:
         referral = _referral_row(session, data.referral_id)
         if referral.destination != code or referral.record_id not in records.record_ids:
