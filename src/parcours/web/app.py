@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import quote
 
@@ -22,20 +22,10 @@ from parcours.config import get_settings
 from parcours.db import make_engine, make_session_factory
 from parcours.errors import DomainError
 from parcours.web.deps import LoginRequired
-from parcours.web.i18n import current_locale, gettext_, pick_locale
+from parcours.web.headers import LocaleAndHeaders
+from parcours.web.i18n import gettext_
 from parcours.web.static_files import STATIC_DIR, CachedStaticFiles, asset_url
 from parcours.web.templating import render
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-}
-
 
 # Swagger UI is vendored under /static (no CDN at run time). Its page needs one inline
 # script, so it gets its own policy: inline script allowed, every fetch kept on this host.
@@ -165,28 +155,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
 
-    @app.middleware("http")
-    async def locale_and_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        locale = pick_locale(
-            request.query_params.get("lang"),
-            request.cookies.get("parcours_lang"),
-            request.headers.get("accept-language"),
-        )
-        token = current_locale.set(locale)
-        try:
-            response = await call_next(request)
-        finally:
-            current_locale.reset(token)
-        if request.query_params.get("lang") == locale:
-            response.set_cookie("parcours_lang", locale, max_age=365 * 86400, samesite="lax")
-        for name, value in SECURITY_HEADERS.items():
-            if name == "Content-Security-Policy" and request.url.path == "/api/docs":
-                continue  # Swagger UI's page needs its own inline script
-            response.headers.setdefault(name, value)
-        return response
-
+    app.add_middleware(LocaleAndHeaders)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     _install_error_handlers(app)
     # Long-lived caching of versioned asset URLs: see parcours.web.static_files.
