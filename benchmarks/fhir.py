@@ -18,6 +18,9 @@ Prints JSON. For each database (SQLite file, PostgreSQL schema):
    request costs before its own work, and from it the best ratio a read or a validated
    Bundle could reach here (``ratio_ceiling``).
 
+The application runs as ``parcours serve`` runs it: its lifespan (the background refreshers)
+and the garbage collector tuned once it is built (``parcours.web.collector``).
+
 The ratio façade / raw driver is the figure (targets: ≥ 0.3 for creates, ≥ 0.5 for reads).
 
     .venv/bin/python benchmarks/fhir.py --quick                 # 20,000 persons, a minute
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import json
 import os
 import platform
@@ -52,6 +56,7 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
 from parcours.access.rules import Role, Scope, ScopeKind, system_principal  # noqa: E402
+from parcours.config import get_settings  # noqa: E402
 from parcours.db import make_engine, make_session_factory  # noqa: E402
 from parcours.fhir import resources as res  # noqa: E402
 from parcours.fhir import service as fhir  # noqa: E402
@@ -61,6 +66,7 @@ from parcours.patients.records import CSV_COLUMNS  # noqa: E402
 from parcours.patients.synthetic import _ESTABLISHMENTS, generate  # noqa: E402
 from parcours.territory import service as territory  # noqa: E402
 from parcours.territory.schemas import EstablishmentIn  # noqa: E402
+from parcours.web import collector  # noqa: E402
 from parcours.web.app import create_app  # noqa: E402
 
 PG_URL = os.environ.get(
@@ -71,6 +77,7 @@ PROVINCE_OF_PART = {"TNG": "TNG", "TET": "TET", "HOC": "HOC", "LAR": "LAR", "CHE
 TYPE_OF_PREFIX = {"CHU": "chu", "HP": "provincial_hospital", "CSU": "csu_1", "CSR": "csr_2",
                   "DR": "rural_dispensary"}  # fmt: skip
 IPP = "https://parcours.sante.ma/fhir/sid/ipp/"
+DEFAULT_GC_THRESHOLDS = gc.get_threshold()
 CIN = "https://parcours.sante.ma/fhir/sid/cin"
 
 
@@ -487,6 +494,9 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                 )
             ]
         client, headers = _client(engine)
+        # the collector as `parcours serve` tunes it once the application is built
+        out["gc_tuned"] = collector.tune(get_settings().gc_young_threshold)
+        out["gc_thresholds"] = list(gc.get_threshold())
         raw = raw_connection(engine, kind, name)
         rng = random.Random(1)
         log(f"  {kind} : lectures")
@@ -503,6 +513,8 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         out["load_average"] = [round(x, 2) for x in os.getloadavg()]
         raw.close()
         client.__exit__(None, None, None)
+        gc.unfreeze()
+        gc.set_threshold(*DEFAULT_GC_THRESHOLDS)
     finally:
         if not args.keep:
             drop()
