@@ -281,6 +281,20 @@ def test_search_with_paging_and_includes(
     assert "previous" in links
     by_birth = app_client.get("/fhir/Patient", params={"birthdate": "1962"}, headers=his).json()
     assert [e["resource"]["name"][0]["text"] for e in by_birth["entry"]] == ["Salma Tazi"]
+
+    def born(*bounds: str) -> list[str]:
+        params = [("family", "Tazi"), *(("birthdate", b) for b in bounds)]
+        found = app_client.get("/fhir/Patient", params=params, headers=his)
+        assert found.status_code == 200, found.text
+        return sorted(e["resource"]["name"][0]["text"].split()[0] for e in found.json()["entry"])
+
+    assert born("ge1962") == ["Imane", "Nadia", "Salma"]
+    assert born("ge1961", "lt1963") == ["Khadija", "Salma"]
+    assert born("le1961") == ["Amina", "Khadija"]
+    # known to the year only, 1962 may be after mid-June 1962: a range that meets it matches
+    assert born("gt1962-06-15", "eb1964") == ["Nadia", "Salma"]
+    assert born("eq1963") == ["Nadia"]
+    outcome(app_client.get("/fhir/Patient", params={"birthdate": "ne1962"}, headers=his), 400)
     outcome(app_client.get("/fhir/Patient", params={"colour": "blue"}, headers=his), 400)
     outcome(
         app_client.get(

@@ -4,6 +4,7 @@ links and their history, the review queue, search, scope and audit, batch paths.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from typing import Any
 
 import pytest
@@ -407,6 +408,38 @@ def test_search_by_a_variant_finds_the_person(mpi: Session) -> None:
     assert combined.total == 0
     with pytest.raises(Invalid):
         service.search_persons(mpi, GST_AGENT)
+
+
+def test_search_by_a_range_of_birth_dates_meets_the_partly_known(mpi: Session) -> None:
+    day = service.register_record(mpi, GST_AGENT, record(local_id="D1"))  # 1985-03-12
+    year = service.register_record(
+        mpi,
+        GST_AGENT,
+        record(
+            local_id="Y1", given_name="Fatima", family_name="Bennani", sex="F", birth_date="1990"
+        ),
+    )
+    month = service.register_record(
+        mpi,
+        GST_AGENT,
+        record(local_id="M1", given_name="Said", family_name="Tahiri", birth_date="1990-06"),
+    )
+
+    def born(start: date | None, before: date | None) -> set[str]:
+        found = service.search_persons(mpi, GST_AGENT, born_from=start, born_before=before)
+        return {p.person_id for p in found.items}
+
+    assert born(date(1985, 3, 12), date(1985, 3, 13)) == {day.person_id}
+    assert born(date(1985, 3, 13), None) == {year.person_id, month.person_id}
+    # the month of June 1990 meets a range from its middle; the year 1990 meets July
+    assert born(date(1990, 6, 20), date(1990, 7, 1)) == {year.person_id, month.person_id}
+    assert born(date(1990, 7, 1), None) == {year.person_id}
+    assert born(None, date(1990, 1, 1)) == {day.person_id}
+    assert born(date(1991, 1, 1), None) == set()
+    with_name = service.search_persons(
+        mpi, GST_AGENT, q="bennani", born_from=date(1989, 1, 1), born_before=date(1991, 1, 1)
+    )
+    assert [p.person_id for p in with_name.items] == [year.person_id]
 
 
 def test_search_is_regional_and_audited_without_the_values(mpi: Session) -> None:

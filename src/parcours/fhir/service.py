@@ -27,7 +27,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -424,9 +424,47 @@ PATIENT_PARAMS = (
     ("name", "string", "nom et prénom, tolérant (index phonétique de l'IMP)"),
     ("family", "string", "nom"),
     ("given", "string", "prénom"),
-    ("birthdate", "date", "date de naissance (égalité, à l'année, au mois ou au jour)"),
+    (
+        "birthdate",
+        "date",
+        "date de naissance : égalité (à l'année, au mois ou au jour) ou bornes ge, gt, le, lt",
+    ),
     ("gender", "token", "male | female (filtre les résultats)"),
 )
+
+
+def _birthdate(values: list[str]) -> tuple[str | None, date | None, date | None]:
+    """The ``birthdate`` parameters: one value without prefix is the MPI's own equality (a
+    record known to the year agrees with any day of it); prefixed ones (ge, gt, le, lt,
+    sa, eb) and any combination become one range [from, before), all of them ANDed."""
+    if not values:
+        return None, None, None
+    ranges = []
+    for value in values:
+        try:
+            ranges.append(rules.parse_date("birthdate", value))
+        except rules.SearchError as exc:
+            raise FhirError(400, str(exc), where=["birthdate"]) from exc
+        if ranges[-1].prefix in ("ne", "ap"):
+            raise FhirError(
+                400,
+                "birthdate : les préfixes ne et ap ne sont pas pris en charge "
+                "(eq, ge, gt, le, lt, sa, eb le sont).",
+                code="not-supported",
+                where=["birthdate"],
+            )
+    if len(ranges) == 1 and ranges[0].prefix == "eq" and not values[0].startswith("eq"):
+        return values[0], None, None
+    born_from: date | None = None
+    born_before: date | None = None
+    for r in ranges:
+        low = {"eq": r.start, "ge": r.start, "gt": r.end, "sa": r.end}.get(r.prefix)
+        high = {"eq": r.end, "le": r.end, "lt": r.start, "eb": r.start}.get(r.prefix)
+        if low is not None and (born_from is None or low.date() > born_from):
+            born_from = low.date()
+        if high is not None and (born_before is None or high.date() < born_before):
+            born_before = high.date()
+    return None, born_from, born_before
 
 
 def search_patient(session: Session, caller: Caller, q: Query) -> Found:
@@ -455,25 +493,13 @@ def search_patient(session: Session, caller: Caller, q: Query) -> Found:
             restrict = held if restrict is None else restrict & held
     names = [q.get("name"), q.get("given"), q.get("family")]
     text = " ".join(n for n in names if n) or None
-    birth = None
-    for value in q.all("birthdate"):
-        if value[:2] in ("ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"):
-            raise FhirError(
-                400,
-                "birthdate : seule l'égalité est prise en charge (AAAA, AAAA-MM ou AAAA-MM-JJ).",
-                code="not-supported",
-                where=["birthdate"],
-            )
-        try:
-            rules.parse_date("birthdate", value)
-        except rules.SearchError as exc:
-            raise FhirError(400, str(exc), where=["birthdate"]) from exc
-        birth = value
+    birth, born_from, born_before = _birthdate(q.all("birthdate"))
     gender = q.get("gender")
-    if restrict is not None and not (cin or amo or text or birth):
+    ranged = born_from is not None or born_before is not None
+    if restrict is not None and not (cin or amo or text or birth or ranged):
         out = [read_patient(session, caller, rid) for rid in sorted(restrict)]
         return _with_revincludes(session, caller, q, Found(out, len(out)))
-    if not (cin or amo or text or birth):
+    if not (cin or amo or text or birth or ranged):
         raise FhirError(
             400,
             "Indiquez au moins un critère : identifier, name, family, given, birthdate ou _id.",
@@ -487,6 +513,8 @@ def search_patient(session: Session, caller: Caller, q: Query) -> Found:
             cin=cin,
             amo_number=amo,
             birth_date=birth,
+            born_from=born_from,
+            born_before=born_before,
             page=q.page,
             page_size=q.count,
         )

@@ -314,8 +314,16 @@ def _patients_page(
     result = None
     pages = None
     if not query.empty:
+        criteria = query.criteria()
         result = service.search_persons(
-            db, principal, **query.criteria(), page=query.page, page_size=PAGE_SIZE
+            db,
+            principal,
+            q=criteria.get("q"),
+            cin=criteria.get("cin"),
+            amo_number=criteria.get("amo_number"),
+            birth_date=criteria.get("birth_date"),
+            page=query.page,
+            page_size=PAGE_SIZE,
         )
         kept = {k: v for k, v in (("q", query.q), ("birth_date", query.birth_date)) if v}
         pages = pager("/patients", kept, query.page, PAGE_SIZE, result.total)

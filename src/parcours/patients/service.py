@@ -1208,6 +1208,28 @@ def _birth_ids(session: Session, text: str) -> set[int]:
     return set(session.scalars(select(R.id).where(condition).limit(SEARCH_CAP * 4)))
 
 
+def _born_between_ids(
+    session: Session, born_from: date | None, born_before: date | None
+) -> set[int]:
+    """Records whose birth — the day, or the whole month or year when that is all that is
+    known — falls at least partly in [born_from, born_before)."""
+    conditions: list[Any] = []
+    if born_before is not None:
+        conditions.append(R.birth_date < born_before)
+    if born_from is not None:
+        year, month = date(born_from.year, 1, 1), date(born_from.year, born_from.month, 1)
+        conditions.append(
+            or_(
+                R.birth_date >= born_from,
+                and_(R.birth_precision == "year", R.birth_date >= year),
+                and_(R.birth_precision == "month", R.birth_date >= month),
+            )
+        )
+    else:
+        conditions.append(R.birth_date.is_not(None))
+    return set(session.scalars(select(R.id).where(*conditions).limit(SEARCH_CAP * 4)))
+
+
 def search_persons(
     session: Session,
     principal: Principal,
@@ -1216,15 +1238,19 @@ def search_persons(
     cin: str | None = None,
     amo_number: str | None = None,
     birth_date: str | None = None,
+    born_from: date | None = None,
+    born_before: date | None = None,
     page: int = 1,
     page_size: int = 20,
 ) -> PersonPage:
-    """Find persons at the desk: tolerant by name, exact by CIN, AMO number, birth date."""
+    """Find persons at the desk: tolerant by name, exact by CIN, AMO number, birth date;
+    ``born_from`` / ``born_before`` bound the birth date (FHIR's ``birthdate=ge…&lt…``)."""
     require(principal, Permission.PATIENT_READ)
     page = max(page, 1)
     page_size = max(1, min(page_size, get_settings().page_size_max))
     q, cin, amo_number, birth_date = (_clean(x) for x in (q, cin, amo_number, birth_date))
-    if not any((q, cin, amo_number, birth_date)):
+    born_range = born_from is not None or born_before is not None
+    if not any((q, cin, amo_number, birth_date, born_range)):
         raise Invalid(
             "Indiquez au moins un critère : nom, CIN, numéro AMO ou date de naissance.",
             code="no_criteria",
@@ -1239,6 +1265,8 @@ def search_persons(
         sets.append(set(_key_holders(session, f"amo:{normal}")) if normal else set())
     if birth_date:
         sets.append(_birth_ids(session, birth_date))
+    if born_range:
+        sets.append(_born_between_ids(session, born_from, born_before))
     if q:
         scores = _name_search(session, q)
         sets.append(set(scores))
@@ -1270,6 +1298,7 @@ def search_persons(
                     "cin": cin,
                     "amo_number": amo_number,
                     "birth_date": birth_date,
+                    "born_between": born_range,
                 }.items()
                 if v
             )
