@@ -77,7 +77,6 @@ PROVINCE_OF_PART = {"TNG": "TNG", "TET": "TET", "HOC": "HOC", "LAR": "LAR", "CHE
 TYPE_OF_PREFIX = {"CHU": "chu", "HP": "provincial_hospital", "CSU": "csu_1", "CSR": "csr_2",
                   "DR": "rural_dispensary"}  # fmt: skip
 IPP = "https://parcours.sante.ma/fhir/sid/ipp/"
-DEFAULT_GC_THRESHOLDS = gc.get_threshold()
 CIN = "https://parcours.sante.ma/fhir/sid/cin"
 
 
@@ -473,6 +472,34 @@ def create_ceiling(out: dict[str, Any]) -> float:
     return round(100 / floor_s / out["creates"]["raw_rows_per_s"], 4)
 
 
+def measure(
+    client: TestClient,
+    headers: dict[str, str],
+    engine: Engine,
+    kind: str,
+    name: str,
+    ids: list[str],
+    args: argparse.Namespace,
+    out: dict[str, Any],
+) -> None:
+    raw = raw_connection(engine, kind, name)
+    rng = random.Random(1)
+    log(f"  {kind} : lectures")
+    out["reads"] = reads(client, headers, raw, kind, rng.sample(ids, min(args.reads, len(ids))))
+    log(f"  {kind} : {out['reads']}")
+    log(f"  {kind} : recherches")
+    out["search"] = searches(client, headers, raw, args.searches)
+    log(f"  {kind} : {out['search']}")
+    log(f"  {kind} : Bundles de création")
+    out["creates"] = creates(client, headers, raw, kind, args.bundles)
+    log(f"  {kind} : {out['creates']}")
+    out["validation"] = validation_cost(client, headers, ids[0])
+    out["creates"]["ratio_ceiling"] = create_ceiling(out)
+    out["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    raw.close()
+    client.__exit__(None, None, None)
+
+
 def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     name = f"p{args.persons}"
     try:
@@ -495,26 +522,10 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             ]
         client, headers = _client(engine)
         # the collector as `parcours serve` tunes it once the application is built
-        out["gc_tuned"] = collector.tune(get_settings().gc_young_threshold)
-        out["gc_thresholds"] = list(gc.get_threshold())
-        raw = raw_connection(engine, kind, name)
-        rng = random.Random(1)
-        log(f"  {kind} : lectures")
-        out["reads"] = reads(client, headers, raw, kind, rng.sample(ids, min(args.reads, len(ids))))
-        log(f"  {kind} : {out['reads']}")
-        log(f"  {kind} : recherches")
-        out["search"] = searches(client, headers, raw, args.searches)
-        log(f"  {kind} : {out['search']}")
-        log(f"  {kind} : Bundles de création")
-        out["creates"] = creates(client, headers, raw, kind, args.bundles)
-        log(f"  {kind} : {out['creates']}")
-        out["validation"] = validation_cost(client, headers, ids[0])
-        out["creates"]["ratio_ceiling"] = create_ceiling(out)
-        out["load_average"] = [round(x, 2) for x in os.getloadavg()]
-        raw.close()
-        client.__exit__(None, None, None)
-        gc.unfreeze()
-        gc.set_threshold(*DEFAULT_GC_THRESHOLDS)
+        with collector.tuned(get_settings().gc_young_threshold) as tuned:
+            out["gc_tuned"] = tuned
+            out["gc_thresholds"] = list(gc.get_threshold())
+            measure(client, headers, engine, kind, name, ids, args, out)
     finally:
         if not args.keep:
             drop()

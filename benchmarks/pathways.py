@@ -73,7 +73,6 @@ TARGET_MS = 100.0
 MAP_TARGET_S = 1.0
 MAP_SPECIALTY = "cardiology"
 HALF_PAGE = service.INBOX_LIMIT // 2
-DEFAULT_GC_THRESHOLDS = gc.get_threshold()
 
 
 def log(message: str) -> None:
@@ -441,15 +440,13 @@ def bench_backend(
                 engine, sizes["persons"], sizes["encounters"], sizes["referrals"]
             )
         log(f"[{kind}] mesures…")
-        if gc_tuned:  # what `parcours serve` does once the application is built
-            collector.tune(get_settings().gc_young_threshold)
-        with LoadSampler() as load:
-            result["measures"] = measures(engine, rounds, map_rounds)
+        # what `parcours serve` does once the application is built
+        young = get_settings().gc_young_threshold if gc_tuned else 0
+        with collector.tuned(young):
+            with LoadSampler() as load:
+                result["measures"] = measures(engine, rounds, map_rounds)
+            result["gc"] = {"tuned": gc_tuned, "thresholds": list(gc.get_threshold())}
         result["load_average_during_measures"] = load.summary()
-        result["gc"] = {"tuned": gc_tuned, "thresholds": list(gc.get_threshold())}
-        if gc_tuned:
-            gc.unfreeze()
-            gc.set_threshold(*DEFAULT_GC_THRESHOLDS)
         result["targets_met"] = verdict(result)
     return result
 

@@ -32,3 +32,18 @@ def test_a_threshold_of_zero_leaves_the_collector_alone() -> None:
     before = (gc.get_threshold(), gc.get_freeze_count())
     assert not collector.tune(0)
     assert (gc.get_threshold(), gc.get_freeze_count()) == before
+
+
+def test_a_tuned_stretch_puts_the_collector_back_even_when_it_fails() -> None:
+    before = (gc.get_threshold(), gc.get_freeze_count())
+    seen: list[tuple[bool, tuple[int, int, int]]] = []
+
+    def fail_while_tuned() -> None:
+        with collector.tuned(50_000) as tuned:
+            seen.append((tuned, gc.get_threshold()))
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        fail_while_tuned()
+    assert seen == [(True, (50_000, *collector.OLDER_THRESHOLDS))]
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before

@@ -13,6 +13,8 @@ objects die young. Reference cycles are still collected: only less often.
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 #: The older generations' thresholds kept with a raised young one (CPython's are 10, 10).
 OLDER_THRESHOLDS = (20, 20)
@@ -26,3 +28,17 @@ def tune(young_threshold: int) -> bool:
     gc.freeze()
     gc.set_threshold(young_threshold, *OLDER_THRESHOLDS)
     return True
+
+
+@contextmanager
+def tuned(young_threshold: int) -> Iterator[bool]:
+    """``tune`` for a stretch of work (a benchmark's measures), the collector put back as it
+    was afterwards, even if the work fails."""
+    before = gc.get_threshold()
+    done = tune(young_threshold)
+    try:
+        yield done
+    finally:
+        if done:
+            gc.unfreeze()
+            gc.set_threshold(*before)
